@@ -24,6 +24,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 BACKENDS = ("torch", "int8")
+DEFAULT_BACKEND = "torch"  # becomes int8 once it meets the quality bar (scripts/bench_encode.py)
 
 
 @cache
@@ -104,6 +105,9 @@ class TorchEncoder(Encoder):
 
     def __init__(self, name_or_path: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every query process is noise
 
         self.name, location, self.fingerprint = resolve_model(name_or_path)
         try:
@@ -123,10 +127,13 @@ class TorchEncoder(Encoder):
         order = np.argsort([len(t) for t in texts], kind="stable")
         step = batch_size * 4
         for begin in range(0, len(texts), step):
-            idx = order[begin:begin + step]
+            idx = order[begin : begin + step]
             vectors[idx] = self.model.encode(
-                [texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
+                [texts[i] for i in idx],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
             if progress:
                 progress(len(idx))

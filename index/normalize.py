@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import warnings
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,12 +22,37 @@ _TRACKING_PARAMS = re.compile(
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bwith\b)\s*", re.IGNORECASE)
 _AUTHOR_PREFIX = re.compile(r"^(?:by|written by|reporter|reported by|words by)\s*:?\s+", re.IGNORECASE)
 _SLASHED_YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_YEAR_FIRST = re.compile(r"^\d{4}\b")
+# Zone names news pages print that mean one offset only; dateutil itself knows just UTC, GMT and Z.
+_ZONE_OFFSETS = {
+    name: hours * 3600
+    for name, hours in {
+        "EST": -5,
+        "EDT": -4,
+        "CST": -6,
+        "CDT": -5,
+        "MST": -7,
+        "MDT": -6,
+        "PST": -8,
+        "PDT": -7,
+        "BST": 1,
+        "CET": 1,
+        "CEST": 2,
+        "EET": 2,
+        "EEST": 3,
+        "MSK": 3,
+        "JST": 9,
+        "AEST": 10,
+        "AEDT": 11,
+    }.items()
+}
 
 
-def normalize_date(value: object) -> str | None:
+def normalize_date(value: object, *, dayfirst: bool = False) -> str | None:
     """Return an ISO 8601 string for the many date shapes exports use, or None when there is none.
 
     A bare date stays a date (``2016-09-20``); a time is kept, with its offset when one was given.
+    `dayfirst` reads an ambiguous ``05/03/2026`` as 5 March (a year-first date is never reordered).
     Raises ValueError for a non-empty value that is not a date, so the caller can name the record.
     """
     if value is None or value == "":
@@ -46,14 +72,19 @@ def normalize_date(value: object) -> str | None:
     if match:
         year, month, day = (int(g) for g in match.groups())
         return date(year, month, day).isoformat()
+    # dateutil would turn 2026-02-03 into 2 March when asked for day first.
+    dayfirst = dayfirst and not _YEAR_FIRST.match(text)
     try:
         default = datetime(1, 1, 1)
-        parsed = date_parser.parse(text, default=default, fuzzy=False)
+        with warnings.catch_warnings():
+            # A zone name it does not know ("IST" is three zones) keeps the local time, without an offset.
+            warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+            parsed = date_parser.parse(text, default=default, fuzzy=False, dayfirst=dayfirst, tzinfos=_ZONE_OFFSETS)
     except (ValueError, OverflowError) as exc:
         raise ValueError(f"unreadable date {text!r}") from exc
     if parsed.year == 1:
         raise ValueError(f"unreadable date {text!r}")
-    has_time = bool(re.search(r"\d{1,2}:\d{2}", text))
+    has_time = bool(re.search(r"\d{1,2}[:h]\d{2}", text))
     if not has_time:
         return parsed.date().isoformat()
     return parsed.isoformat()
@@ -92,8 +123,9 @@ def canonical_url(url: str | None) -> str | None:
     host = parts.netloc.lower()
     if host.startswith("www."):
         host = host[4:]
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING_PARAMS.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k)]
+    )
     path = parts.path.rstrip("/") or "/"
     return urlunsplit(("https", host, path, query, ""))
 

@@ -142,9 +142,7 @@ def decode(source: SourceFile) -> str | Skip:
         return Skip(source.name, f"invalid UTF-8 at byte {exc.start}; re-save the file as UTF-8")
 
 
-def read_paths(
-    paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> Iterator[Article | Skip]:
+def read_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[Article | Skip]:
     """Every article under `paths`, in a stable order, interleaved with the skips met on the way."""
     per_file, per_group = _readers()
     groups: dict[tuple[Path, str], list[SourceFile]] = {}

@@ -14,11 +14,29 @@ from index.readers import SourceFile, decode
 # First present, non-empty alias wins. Order matters: `content_original` is AllSides' full text.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "name"),
-    "text": ("text", "content", "content_original", "body", "articleBody", "article_body", "full_text",
-             "description", "summary"),
+    "text": (
+        "text",
+        "content",
+        "content_original",
+        "body",
+        "articleBody",
+        "article_body",
+        "full_text",
+        "description",
+        "summary",
+    ),
     "url": ("url", "link", "href", "canonical_url", "permalink"),
-    "published": ("published", "date", "publish_date", "published_at", "pubDate", "datePublished",
-                  "publication_date", "created_at", "time"),
+    "published": (
+        "published",
+        "date",
+        "publish_date",
+        "published_at",
+        "pubDate",
+        "datePublished",
+        "publication_date",
+        "created_at",
+        "time",
+    ),
     "authors": ("authors", "author", "byline", "creator", "writers"),
     "source": ("source", "site", "sitename", "site_name", "outlet", "publisher", "domain"),
     "language": ("language", "lang"),
@@ -100,8 +118,10 @@ def read_json(source: SourceFile) -> Iterator[Article | Skip]:
         yield Skip(source.name, f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
         return
     if isinstance(document, dict):
-        nested = next((v for k, v in document.items()
-                       if k in ("articles", "items", "data", "results") and isinstance(v, list)), None)
+        nested = next(
+            (v for k, v in document.items() if k in ("articles", "items", "data", "results") and isinstance(v, list)),
+            None,
+        )
         document = nested if nested is not None else [document]
     if not isinstance(document, list):
         yield Skip(source.name, "JSON is neither an article object nor an array of articles")
@@ -120,8 +140,10 @@ def read_csv(source: SourceFile) -> Iterator[Article | Skip]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.lower() for c in (reader.fieldnames or [])]
     if not any(alias.lower() in columns for alias in TEXT_FIELDS):
-        yield Skip(source.name, f"CSV has no text column (has: {', '.join(columns) or 'none'}; "
-                                f"expected one of: {', '.join(TEXT_FIELDS)})")
+        yield Skip(
+            source.name,
+            f"CSV has no text column (has: {', '.join(columns) or 'none'}; expected one of: {', '.join(TEXT_FIELDS)})",
+        )
         return
     try:
         for number, row in enumerate(reader, start=2):

@@ -1,0 +1,239 @@
+"""The `newsdesk` command: index, search, show, related, stats, serve, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from index.errors import NewsdeskError
+from index.layout import default_index_dir
+
+INDEX_OPTION = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=default_index_dir,
+    show_default="var/index or $NEWSDESK_INDEX",
+    help="Index directory.",
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
+
+
+def _filter_options(command):
+    command = click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Published on or before.")(
+        command
+    )
+    command = click.option(
+        "--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after (YYYY-MM-DD)."
+    )(command)
+    command = click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")(command)
+    command = click.option("--offset", default=0, show_default=True, help="Skip this many results (paging).")(command)
+    return click.option("-k", "k", default=10, show_default=True, help="Number of results.")(command)
+
+
+class _Group(click.Group):
+    """Every NewsdeskError becomes one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NewsdeskError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="newsdesk")
+def main() -> None:
+    """Semantic search over news articles."""
+
+
+class _Bar:
+    def __init__(self, label: str, total: int | None) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            desc=label,
+            unit=" items" if total is None else " passages",
+            file=sys.stderr,
+            disable=None,
+            dynamic_ncols=True,
+        )
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@INDEX_OPTION
+@click.option(
+    "--model", default=None, help="sentence-transformers model name or local path (default: all-MiniLM-L6-v2)."
+)
+@click.option("--backend", type=click.Choice(["torch", "int8"]), default=None, help="Encoder backend.")
+@click.option("--max-file-mb", default=200, show_default=True, help="Skip files larger than this.")
+@JSON_OPTION
+def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> None:
+    """Index news files or folders into INDEX (adding to what is there)."""
+    from index.build import build
+    from index.encoder import DEFAULT_BACKEND, load_encoder
+    from index.layout import live_generation, read_manifest
+
+    if live_generation(index_dir) and model is None and backend is None:
+        # Updating an index: keep the encoder it was built with unless told otherwise.
+        built = read_manifest(index_dir)["encoder"]
+        model, backend = built["name"], built.get("backend")
+    encoder = load_encoder(model, backend or DEFAULT_BACKEND)
+    report = build(paths, index_dir, encoder, progress=_Bar, max_file_bytes=max_file_mb * 1024 * 1024)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    click.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"duplicates merged {report.duplicates}, skipped {len(report.skipped)}"
+    )
+    click.echo(
+        f"passages {report.passages} ({report.embedded} embedded), articles {report.articles}, "
+        f"stories {report.stories}, {report.seconds:.1f} s → {index_dir} (generation {report.generation})"
+    )
+    for skip in report.skipped[:50]:
+        click.echo(f"  skipped {skip['path']}: {skip['reason']}")
+    if len(report.skipped) > 50:
+        click.echo(f"  … and {len(report.skipped) - 50} more (see --json)")
+
+
+def _open(index_dir: Path):
+    from search.searcher import Searcher
+
+    return Searcher.open(index_dir)
+
+
+def _filters(sources, date_from, date_to):
+    from search.searcher import Filters
+
+    as_date = lambda value: value.date() if value else None  # noqa: E731
+    return Filters(sources=tuple(sources), date_from=as_date(date_from), date_to=as_date(date_to))
+
+
+def _print_results(response, as_json: bool) -> None:
+    from search.highlight import mark
+
+    if as_json:
+        payload = response.as_dict()
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    if not response.results:
+        click.echo("no articles match — try other words or fewer filters")
+        return
+    for rank, result in enumerate(response.results, start=response.offset + 1):
+        when = (result.published or "")[:10] or "undated"
+        click.echo(
+            click.style(f"{rank}. {result.title}", bold=True) + f"  ({result.source or 'unknown source'}, {when})"
+        )
+        click.echo(f"   {result.url or result.id}")
+        passage = (
+            mark(result.passage, result.highlights, "\x1b[1m", "\x1b[0m")
+            if sys.stdout.isatty()
+            else (mark(result.passage, result.highlights))
+        )
+        click.echo(f"   {_shorten(passage, 400)}")
+        if result.also:
+            click.echo("   also covered by: " + ", ".join(o.source or o.title for o in result.also))
+        click.echo(f"   id {result.id}  score {result.score:.4f}")
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+@main.command("search")
+@click.argument("query")
+@INDEX_OPTION
+@_filter_options
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--passages", default=0, show_default=True, help="More matching passages per article.")
+@JSON_OPTION
+def search_command(query, index_dir, k, offset, sources, date_from, date_to, mode, passages, as_json) -> None:
+    """Search the index with a natural-language question."""
+    searcher = _open(index_dir)
+    response = searcher.search(
+        query, k=k, offset=offset, mode=mode, filters=_filters(sources, date_from, date_to), passages=passages
+    )
+    _print_results(response, as_json)
+
+
+@main.command("related")
+@click.argument("id_or_url")
+@INDEX_OPTION
+@_filter_options
+@JSON_OPTION
+def related_command(id_or_url, index_dir, k, offset, sources, date_from, date_to, as_json) -> None:
+    """Articles related to one article (by id or URL)."""
+    searcher = _open(index_dir)
+    _print_results(
+        searcher.related(id_or_url, k=k, offset=offset, filters=_filters(sources, date_from, date_to)), as_json
+    )
+
+
+@main.command("show")
+@click.argument("id_or_url")
+@INDEX_OPTION
+@JSON_OPTION
+def show_command(id_or_url, index_dir, as_json) -> None:
+    """One article with all its fields and passages."""
+    view = _open(index_dir).article(id_or_url)
+    if as_json:
+        click.echo(json.dumps(view.as_dict(), ensure_ascii=False))
+        return
+    click.echo(click.style(view.title, bold=True))
+    for label, value in (
+        ("id", view.id),
+        ("url", view.url),
+        ("source", view.source),
+        ("published", view.published),
+        ("authors", ", ".join(view.authors)),
+        ("story", view.story_id),
+        ("first seen", view.first_seen),
+        ("updated", view.updated),
+    ):
+        if value:
+            click.echo(f"{label:>10}: {value}")
+    for other in view.urls[1:]:
+        click.echo(f"{'also at':>10}: {other}")
+    for copy in view.also:
+        click.echo(f"{'same story':>10}: {copy.title} ({copy.source}) {copy.url or copy.id}")
+    for number, passage in enumerate(view.passages, start=1):
+        click.echo(f"\n[{number}] chars {passage.start}–{passage.end}\n{passage.text}")
+
+
+@main.command("stats")
+@INDEX_OPTION
+@JSON_OPTION
+def stats_command(index_dir, as_json) -> None:
+    """Counts, sources, date range and encoder of an index."""
+    stats = _open(index_dir).stats()
+    if as_json:
+        click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{stats.articles} articles, {stats.passages} passages, {stats.stories} multi-outlet stories")
+    click.echo(f"published {stats.date_from or '?'} … {stats.date_to or '?'}; generation {stats.generation}")
+    click.echo(f"encoder {stats.encoder['name']} ({stats.encoder.get('backend')})")
+    for source, count in list(stats.sources.items())[:30]:
+        click.echo(f"  {count:>7}  {source or '(no source)'}")
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+if __name__ == "__main__":
+    main()

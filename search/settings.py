@@ -1,0 +1,36 @@
+"""Every tunable of the online side in one place (environment variables prefixed NEWSDESK_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.layout import default_index_dir
+
+
+class Settings(BaseSettings):
+    """Search and service settings. Fusion values were chosen on questions_dev (see docs/evaluation.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+
+    index: Path = Field(default_factory=default_index_dir)
+
+    # Retrieval and fusion.
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    depth: int = 200  # passages taken from each retriever before fusion
+    bm25_title_weight: float = 1.0
+    bm25_text_weight: float = 1.0
+    query_cache_size: int = 1024
+
+    # Request limits.
+    max_query_chars: int = 500
+    max_k: int = 100
+    max_offset: int = 1000
+    max_passages: int = 10
+
+    # Service.
+    cors_origins: list[str] = Field(default_factory=list)
