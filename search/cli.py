@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -231,8 +230,20 @@ def stats_command(index_dir, as_json) -> None:
         click.echo(f"  {count:>7}  {source or '(no source)'}")
 
 
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+@main.command("serve")
+@INDEX_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve_command(index_dir, host, port) -> None:
+    """Serve the HTTP API and the web page."""
+    import uvicorn
+
+    from search.api import create_app
+    from search.settings import Settings
+
+    app = create_app(Settings(index=index_dir))
+    click.echo(f"newsdesk: serving {index_dir} at http://{host}:{port}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":
