@@ -246,5 +246,47 @@ def serve_command(index_dir, host, port) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+@main.command("eval")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@INDEX_OPTION
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    help="Modes to score (repeatable; default all three). Questions files only.",
+)
+@JSON_OPTION
+def eval_command(path, index_dir, modes, as_json) -> None:
+    """Score retrieval on a questions file (question, relevant_urls) or a stories file (headline, urls)."""
+    from search.evaluate import as_dicts, evaluate_questions, evaluate_stories, file_kind, load_jsonl
+
+    records = load_jsonl(path)
+    searcher = _open(index_dir)
+    if file_kind(records) == "questions":
+        scores = evaluate_questions(searcher, records, modes or ("hybrid", "dense", "lexical"))
+        if as_json:
+            click.echo(json.dumps({"kind": "questions", "file": str(path), "scores": as_dicts(scores)}))
+            return
+        click.echo(f"{len(records)} questions from {path}")
+        click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
+        for s in scores:
+            click.echo(
+                f"{s.mode:<8} {s.recall_at_1:>6.3f} {s.recall_at_5:>6.3f} {s.recall_at_10:>6.3f} "
+                f"{s.mrr_at_10:>7.3f} {s.ndcg_at_10:>8.3f} {s.seconds:>6.1f}"
+            )
+        return
+    story_scores = evaluate_stories(searcher, records)
+    if as_json:
+        click.echo(json.dumps({"kind": "stories", "file": str(path), "scores": as_dicts(story_scores)}))
+        return
+    s = story_scores
+    click.echo(f"{s.stories} stories, {s.pairs} member pairs ({s.members_missing} member URLs not in the index)")
+    click.echo(
+        f"related recall@5 {s.related_recall_at_5:.3f}  recall@10 {s.related_recall_at_10:.3f}  "
+        f"headline→members recall@10 {s.headline_recall_at_10:.3f}  ({s.seconds:.1f} s)"
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,163 @@
+"""Retrieval quality on question and story files, measured through the same Searcher users get.
+
+Questions (`question`, `relevant_urls`): recall@1/5/10, MRR@10 and nDCG@10 per mode, an article counting
+as relevant when any of its URLs (or its folded story copies') is a relevant URL.
+Stories (`headline`, `urls`): related-article recall@5/@10 over (member, other member) pairs, and
+headline → members recall@10.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from index.errors import ArticleNotFoundError, NewsdeskError
+from index.normalize import canonical_url
+from search.results import SearchResult
+from search.searcher import Searcher
+
+
+@dataclass(slots=True)
+class QuestionScores:
+    mode: str
+    questions: int
+    recall_at_1: float
+    recall_at_5: float
+    recall_at_10: float
+    mrr_at_10: float
+    ndcg_at_10: float
+    seconds: float
+
+
+@dataclass(slots=True)
+class StoryScores:
+    stories: int
+    pairs: int
+    related_recall_at_5: float
+    related_recall_at_10: float
+    headline_recall_at_10: float
+    members_missing: int  # story URLs not in the index (not counted)
+    seconds: float
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise NewsdeskError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    records = [json.loads(line) for line in lines if line.strip()]
+    if not records:
+        raise NewsdeskError(f"{path} has no records")
+    return records
+
+
+def file_kind(records: list[dict]) -> str:
+    first = records[0]
+    if "question" in first and "relevant_urls" in first:
+        return "questions"
+    if "urls" in first:
+        return "stories"
+    raise NewsdeskError("an eval file needs `question` + `relevant_urls` (questions) or `urls` (stories) fields")
+
+
+def _result_urls(result: SearchResult) -> set[str]:
+    urls = {result.url, *(copy.url for copy in result.also)}
+    return {canonical_url(u) for u in urls if u}
+
+
+def _rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | None:
+    for rank, result in enumerate(results, start=1):
+        if _result_urls(result) & relevant:
+            return rank
+    return None
+
+
+def _ndcg(results: list[SearchResult], relevant: set[str], k: int) -> float:
+    gains, found = 0.0, set()
+    for rank, result in enumerate(results[:k], start=1):
+        hit = (_result_urls(result) & relevant) - found
+        if hit:
+            found |= hit
+            gains += 1 / math.log2(rank + 1)
+    ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return gains / ideal if ideal else 0.0
+
+
+def evaluate_questions(searcher: Searcher, records: list[dict], modes: Iterable[str]) -> list[QuestionScores]:
+    scores = []
+    for mode in modes:
+        started = time.perf_counter()
+        ranks, ndcgs = [], []
+        for record in records:
+            relevant = {canonical_url(u) for u in record["relevant_urls"]}
+            results = searcher.search(record["question"], k=10, mode=mode).results
+            ranks.append(_rank_of_relevant(results, relevant))
+            ndcgs.append(_ndcg(results, relevant, 10))
+        n = len(records)
+        scores.append(
+            QuestionScores(
+                mode=mode,
+                questions=n,
+                recall_at_1=round(sum(r is not None and r <= 1 for r in ranks) / n, 4),
+                recall_at_5=round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
+                recall_at_10=round(sum(r is not None for r in ranks) / n, 4),
+                mrr_at_10=round(sum(1 / r for r in ranks if r) / n, 4),
+                ndcg_at_10=round(sum(ndcgs) / n, 4),
+                seconds=round(time.perf_counter() - started, 2),
+            )
+        )
+    return scores
+
+
+def evaluate_stories(searcher: Searcher, records: list[dict]) -> StoryScores:
+    """A member's story copies are folded away from its related list by design; they count as found."""
+    started = time.perf_counter()
+    pairs = found5 = found10 = missing = 0
+    headline_hits = headline_total = 0
+    for record in records:
+        ids = {}
+        for url in record["urls"]:
+            try:
+                ids[searcher.resolve(url)] = url
+            except ArticleNotFoundError:
+                missing += 1
+        for member in ids:
+            others = set(ids) - {member}
+            if not others:
+                continue
+            copies = {c.id for c in searcher.article(member).also}
+            results = searcher.related(member, k=10).results
+            ranked_ids = [[r.id, *(c.id for c in r.also)] for r in results]
+            for other in others:
+                pairs += 1
+                if other in copies:
+                    found5 += 1
+                    found10 += 1
+                    continue
+                rank = next((i for i, group in enumerate(ranked_ids, start=1) if other in group), None)
+                found5 += rank is not None and rank <= 5
+                found10 += rank is not None
+        if record.get("headline") and ids:
+            results = searcher.search(record["headline"], k=10).results
+            shown = {i for r in results for i in (r.id, *(c.id for c in r.also))}
+            headline_total += len(ids)
+            headline_hits += len(shown & set(ids))
+    return StoryScores(
+        stories=len(records),
+        pairs=pairs,
+        related_recall_at_5=round(found5 / pairs, 4) if pairs else 0.0,
+        related_recall_at_10=round(found10 / pairs, 4) if pairs else 0.0,
+        headline_recall_at_10=round(headline_hits / headline_total, 4) if headline_total else 0.0,
+        members_missing=missing,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def as_dicts(scores: Iterable[QuestionScores] | StoryScores) -> object:
+    if isinstance(scores, StoryScores):
+        return asdict(scores)
+    return [asdict(s) for s in scores]

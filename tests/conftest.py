@@ -1,0 +1,51 @@
+"""Shared fixtures: the real encoder (loaded once per session) and indexes built in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.build import build
+from index.encoder import Encoder, load_encoder
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("NEWSDESK_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow test; run with NEWSDESK_SLOW=1 (make test-all)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, encoder) -> Path:
+    """The project's sample corpus, indexed once for the session. Tests must not modify it."""
+    corpus = tmp_path_factory.mktemp("sample") / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    index_dir = tmp_path_factory.mktemp("sample-index")
+    build([corpus], index_dir, encoder)
+    return index_dir
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
