@@ -140,7 +140,7 @@ class TorchEncoder(Encoder):
         return vectors
 
     def count_tokens(self, texts):
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
 

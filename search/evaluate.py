@@ -69,7 +69,8 @@ def _result_urls(result: SearchResult) -> set[str]:
     return {canonical_url(u) for u in urls if u}
 
 
-def _rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | None:
+def rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | None:
+    """1-based rank of the first result whose URL (or a folded copy's) is relevant."""
     for rank, result in enumerate(results, start=1):
         if _result_urls(result) & relevant:
             return rank
@@ -95,7 +96,7 @@ def evaluate_questions(searcher: Searcher, records: list[dict], modes: Iterable[
         for record in records:
             relevant = {canonical_url(u) for u in record["relevant_urls"]}
             results = searcher.search(record["question"], k=10, mode=mode).results
-            ranks.append(_rank_of_relevant(results, relevant))
+            ranks.append(rank_of_relevant(results, relevant))
             ndcgs.append(_ndcg(results, relevant, 10))
         n = len(records)
         scores.append(

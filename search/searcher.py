@@ -212,6 +212,10 @@ class Searcher:
         lexical = self._lexical(query, depth, filters) if mode != "dense" else []
         return dense, lexical
 
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks use this to time embedding every query)."""
+        self._query_vectors = _LRU(self.settings.query_cache_size)
+
     def query_vector(self, query: str) -> np.ndarray:
         return self._query_vectors.get(query, lambda: self.encoder.encode([query])[0])
 
