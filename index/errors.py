@@ -31,3 +31,7 @@ class InvalidQueryError(NewsdeskError):
 
 class IndexFormatError(NewsdeskError):
     """The index directory exists but cannot be read (wrong format version, damaged files)."""
+
+
+class IndexBusyError(NewsdeskError):
+    """Another build holds the index's lock."""

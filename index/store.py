@@ -130,6 +130,17 @@ class Store:
         row = self.db.execute("SELECT content_hash, first_seen FROM articles WHERE id=?", (article_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def article_times(self, article_id: str) -> tuple[str, str, str | None] | None:
+        """(content_hash, first_seen, updated) of a stored article, or None."""
+        row = self.db.execute(
+            "SELECT content_hash, first_seen, updated FROM articles WHERE id=?", (article_id,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def origins(self) -> list[tuple[str, str | None]]:
+        """(article id, origin) of every article: the file (and record) each one was last read from."""
+        return [(r[0], r[1]) for r in self.db.execute("SELECT id, origin FROM articles ORDER BY id")]
+
     def article_with_hash(self, digest: str) -> str | None:
         row = self.db.execute("SELECT id FROM articles WHERE content_hash=? LIMIT 1", (digest,)).fetchone()
         return row[0] if row else None
@@ -262,6 +273,13 @@ class Store:
         )
         for url in article.urls:
             self.add_url(article.id, canonical_url(url), url)
+
+    def set_origin(self, article_id: str, origin: str) -> None:
+        self.db.execute("UPDATE articles SET origin=? WHERE id=? AND origin IS NOT ?", (origin, article_id, origin))
+
+    def set_times(self, article_id: str, first_seen: str, updated: str | None) -> None:
+        """Carry an article's dates over from another store (a rebuild keeps when it was first seen)."""
+        self.db.execute("UPDATE articles SET first_seen=?, updated=? WHERE id=?", (first_seen, updated, article_id))
 
     def put_passages(self, title: str, passages: list[Passage], input_hashes: list[str], vectors: np.ndarray) -> None:
         for passage, digest, vector in zip(passages, input_hashes, vectors, strict=True):

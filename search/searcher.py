@@ -104,12 +104,15 @@ class Searcher:
         """Open the live generation of an index; the encoder that built it is loaded (or checked) once."""
         settings = settings or Settings()
         index_dir = Path(index_dir) if index_dir is not None else settings.index
-        manifest, generation = layout.open_generation(index_dir)
+        # Pinned for the searcher's lifetime: builds never delete a generation a reader still uses.
+        manifest, generation, pin = layout.open_pinned(index_dir)
         built = manifest["encoder"]
         if encoder is None:
             encoder = load_encoder(built["name"], built.get("backend", "torch"))
         check_encoder(manifest, encoder)
-        return cls(index_dir, manifest, generation, encoder, settings)
+        searcher = cls(index_dir, manifest, generation, encoder, settings)
+        searcher._pin = pin
+        return searcher
 
     @property
     def store(self) -> Store:
