@@ -186,7 +186,8 @@ def writing(
     index_dir: Path, encoder: Encoder | None = None, params: ChunkingParams | None = None, fresh: bool = False
 ) -> Iterator[GenerationWriter]:
     """Lock the index, open a new generation (a copy of the live store, or an empty store when `fresh`,
-    reusing the live one's vectors by input hash), and publish it when the block ends without error.
+    reusing the live one's vectors by input hash), and publish it when the block ends without error —
+    unless nothing in it changed, when it is dropped and the report names the live generation.
     Without an encoder only removals are possible, and the index must exist."""
     index_dir = Path(index_dir)
     with build_lock(index_dir):
@@ -209,7 +210,10 @@ def writing(
         writer = GenerationWriter(index_dir, generation, store, previous, encoder, params, reuse)
         try:
             yield writer
-            finish_generation(writer)
+            if previous and live and not fresh and writer.store.db.total_changes == 0:
+                _discard_unchanged(writer, live)  # nothing to publish: a cron update that found nothing new
+            else:
+                finish_generation(writer)
         except BaseException:
             store.close()
             live = layout.live_generation(index_dir)
@@ -255,6 +259,16 @@ def finish_generation(writer: GenerationWriter) -> BuildReport:
     return report
 
 
+def _discard_unchanged(writer: GenerationWriter, live: layout.Generation) -> None:
+    counts = writer.store.counts()
+    report = writer.report
+    report.articles, report.passages, report.stories = counts["articles"], counts["passages"], counts["stories"]
+    report.generation = live.number
+    report.seconds = round(time.perf_counter() - writer.started, 2)
+    writer.store.close()
+    shutil.rmtree(writer.generation.path, ignore_errors=True)
+
+
 def build(
     paths: Iterable[str | Path],
     index_dir: Path,
@@ -296,8 +310,8 @@ def _read_articles(
         if state and state[0] == article.content_hash:
             for url in article.urls:
                 store.add_url(article.id, article.canonical_url, url)
-            store.set_origin(article.id, article.origin)  # it may have moved to another file
             if article.id not in seen:
+                store.set_origin(article.id, article.origin)  # the first file holding it now: it may have moved
                 report.unchanged += 1
             seen.add(article.id)
             continue

@@ -164,6 +164,7 @@ def publish(index_dir: Path, generation: Generation, manifest: dict[str, Any]) -
             os.fsync(handle.fileno())
     _fsync_dir(generation.path)
     fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".manifest-", suffix=".json")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a server may run as another user
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle, indent=2, ensure_ascii=False)
         handle.write("\n")

@@ -1,4 +1,4 @@
-"""The `newsdesk` command: index, search, show, related, stats, serve, eval."""
+"""The `newsdesk` command: index, remove, search, show, related, stats, serve, eval."""
 
 from __future__ import annotations
 
@@ -107,6 +107,31 @@ def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> Non
         click.echo(f"  skipped {skip['path']}: {skip['reason']}")
     if len(report.skipped) > 50:
         click.echo(f"  … and {len(report.skipped) - 50} more (see --json)")
+
+
+@main.command("remove")
+@click.argument("keys", nargs=-1, required=True, metavar="ID_OR_URL...")
+@INDEX_OPTION
+@JSON_OPTION
+def remove_command(keys, index_dir, as_json) -> None:
+    """Remove articles (by id or URL) from INDEX, in a new generation a running server picks up.
+    Exits 1 when any of them is not in the index (the others are still removed)."""
+    from index.maintenance import remove
+
+    report = remove(index_dir, keys)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        for article_id in report.removed:
+            click.echo(f"removed {article_id}")
+        click.echo(
+            f"{len(report.removed)} removed; articles {report.articles}, passages {report.passages} "
+            f"→ {index_dir} (generation {report.generation})"
+        )
+    for key in report.not_found:
+        click.echo(f"error: no article with id or url {key!r}", err=True)
+    if report.not_found:
+        sys.exit(1)
 
 
 def _open(index_dir: Path):

@@ -1,0 +1,160 @@
+"""Changing an index after it is built: remove articles, rebuild it from its sources, update it.
+
+Every operation writes a new generation through `index.build.writing`, under the same lock as a
+build, so a running server switches to the result atomically and two jobs never interleave.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index import layout
+from index.build import BuildReport, ProgressFactory, _no_progress, build_lock, writing
+from index.encoder import DEFAULT_BACKEND, Encoder, load_encoder
+from index.errors import IndexMissingError, NewsdeskError
+from index.readers import DEFAULT_MAX_FILE_BYTES, read_paths
+from index.sources import Source
+from index.store import Store
+
+_RECORD_SUFFIX = re.compile(r"(.*?)(?::\d+|\[\d+\])")  # "path:12" (a line) or "path[3]" (a record)
+
+
+@dataclass(slots=True)
+class RemoveReport:
+    """What `remove` did: the ids removed, the keys that matched no article, the index after it."""
+
+    removed: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    articles: int = 0
+    passages: int = 0
+    generation: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def remove(index_dir: Path, keys: Iterable[str]) -> RemoveReport:
+    """Delete articles by id or URL (rows, passages, FTS entries and vectors) in a new generation.
+    Keys that match nothing are reported; when none matches, no generation is written."""
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    report = RemoveReport()
+    with build_lock(index_dir):
+        live = layout.live_generation(index_dir)
+        if live is None:
+            raise IndexMissingError(index_dir)
+        store = Store(live.sqlite, readonly=True)
+        try:
+            for key in dict.fromkeys(keys):
+                article_id = store.resolve_id(key)
+                if article_id is None:
+                    report.not_found.append(key)
+                elif article_id not in report.removed:
+                    report.removed.append(article_id)
+            counts = store.counts()
+        finally:
+            store.close()
+        if report.removed:
+            with writing(index_dir) as writer:
+                writer.remove(report.removed)
+            counts = {"articles": writer.report.articles, "passages": writer.report.passages}
+            report.generation = writer.report.generation
+        else:
+            report.generation = live.number
+    report.articles, report.passages = counts["articles"], counts["passages"]
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def encoder_for(index_dir: Path, model: str | None = None, backend: str | None = None) -> Encoder:
+    """The encoder that built `index_dir` (unless `model`/`backend` say otherwise), else the default."""
+    if layout.live_generation(index_dir) and model is None and backend is None:
+        built = layout.read_manifest(index_dir)["encoder"]
+        model, backend = built["name"], built.get("backend")
+    return load_encoder(model, backend or DEFAULT_BACKEND)
+
+
+def rebuild(
+    sources: Iterable[Source],
+    index_dir: Path,
+    encoder: Encoder,
+    progress: ProgressFactory = _no_progress,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> BuildReport:
+    """The whole index again from `sources`, into a fresh store: articles no longer in the sources are
+    gone. Vectors of passages the previous generation had are reused, not re-embedded; counts and
+    first-seen dates are relative to the previous generation."""
+    with writing(index_dir, encoder, fresh=True) as writer:
+        for source in sources:
+            writer.add(read_paths(source.paths, max_file_bytes), progress, outlet=source.outlet)
+        if writer.reuse is not None:
+            before = [article_id for article_id, _ in writer.reuse.origins()]
+            writer.report.removed = sum(1 for article_id in before if article_id not in writer.seen)
+            if before and not writer.seen:
+                raise NewsdeskError(
+                    f"the sources gave no article (skipped: {len(writer.report.skipped)}); refusing to replace "
+                    f"{index_dir}, which has {len(before)} — check that the sources are readable"
+                )
+    return writer.report
+
+
+def update(
+    sources: Iterable[Source],
+    index_dir: Path,
+    encoder: Encoder,
+    prune: bool = False,
+    progress: ProgressFactory = _no_progress,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> BuildReport:
+    """Add new and changed articles from `sources`; with `prune`, also remove articles whose file is gone.
+
+    Only articles read from a file given by absolute path (as sources.toml gives them) can be pruned,
+    and only when that file no longer exists and no file read now holds them: an article removed from a
+    file that is still there (an old entry dropped from a feed) stays.
+    """
+    with writing(index_dir, encoder) as writer:
+        for source in sources:
+            writer.add(read_paths(source.paths, max_file_bytes), progress, outlet=source.outlet)
+        if prune:
+            writer.remove(
+                article_id
+                for article_id, origin in writer.store.origins()
+                if article_id not in writer.seen and origin_gone(origin)
+            )
+    return writer.report
+
+
+def origin_file(origin: str | None) -> Path | None:
+    """The file an article was read from, given its origin ("path", "path:line" or "path[record]");
+    None when that is not an absolute path (articles sent through the API, relative CLI paths)."""
+    if not origin or not Path(origin).is_absolute():
+        return None
+    path = Path(origin)
+    if path.exists():
+        return path
+    match = _RECORD_SUFFIX.fullmatch(origin)
+    return Path(match.group(1)) if match else path
+
+
+def origin_gone(origin: str | None) -> bool:
+    path = origin_file(origin)
+    return path is not None and not path.exists()
+
+
+def report_lines(report: BuildReport, index_dir: Path, limit: int = 50) -> list[str]:
+    """The build report as a person reads it (the CLI's `index` output, plus removals)."""
+    lines = [
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"duplicates merged {report.duplicates}, removed {report.removed}, skipped {len(report.skipped)}",
+        f"passages {report.passages} ({report.embedded} embedded), articles {report.articles}, "
+        f"stories {report.stories}, {report.seconds:.1f} s → {index_dir} (generation {report.generation})",
+    ]
+    lines += [f"  skipped {skip['path']}: {skip['reason']}" for skip in report.skipped[:limit]]
+    if len(report.skipped) > limit:
+        lines.append(f"  … and {len(report.skipped) - limit} more (see --json)")
+    return lines
