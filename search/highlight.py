@@ -77,6 +77,13 @@ STOPWORDS = frozenset(
         "under",
         "said",
         "says",
+        "much",
+        "many",
+        "can",
+        "could",
+        "should",
+        "any",
+        "some",
     ]
 )
 
