@@ -35,3 +35,7 @@ class IndexFormatError(NewsdeskError):
 
 class IndexBusyError(NewsdeskError):
     """Another build holds the index's lock."""
+
+
+class LimitExceededError(NewsdeskError):
+    """A request over one of the documented size limits (body, articles per request, article size)."""

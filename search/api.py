@@ -3,7 +3,6 @@
 Every error leaves as one JSON shape: {"error": {"status": 422, "type": "invalid_query", "message": "..."}}.
 """
 
-
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,21 +14,26 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import (
     ArticleNotFoundError,
     EncoderMismatchError,
+    IndexBusyError,
     IndexFormatError,
     IndexMissingError,
     InvalidQueryError,
+    LimitExceededError,
     NewsdeskError,
 )
 from search.deps import SearcherHolder
+from search.limits import BodyLimitMiddleware
 from search.results import ArticleView, SearchResponse, Stats
 from search.searcher import Filters, Searcher
 from search.settings import Settings
+from search.write_api import add_write_routes
 
 log = logging.getLogger("newsdesk.api")
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
@@ -40,7 +44,18 @@ _ERROR_STATUS: list[tuple[type[NewsdeskError], int, str]] = [
     (EncoderMismatchError, 503, "encoder_mismatch"),
     (ArticleNotFoundError, 404, "not_found"),
     (InvalidQueryError, 422, "invalid_query"),
+    (LimitExceededError, 413, "too_large"),
+    (IndexBusyError, 409, "busy"),
 ]
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_HTTP_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
 
 
 @dataclass(slots=True)
@@ -62,9 +77,11 @@ class Health:
     articles: int
 
 
-def error_response(status: int, kind: str, message: str) -> JSONResponse:
+def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The one error shape every failure is sent in."""
-    return JSONResponse(status_code=status, content={"error": {"status": status, "type": kind, "message": message}})
+    return JSONResponse(
+        status_code=status, content={"error": {"status": status, "type": kind, "message": message}}, headers=headers
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -77,9 +94,28 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 ERROR_RESPONSES = {
     404: {"model": ErrorBody, "description": "Unknown article"},
+    413: {"model": ErrorBody, "description": "Request body over max_body_bytes"},
     422: {"model": ErrorBody, "description": "Invalid request"},
     503: {"model": ErrorBody, "description": "No index (build one with `newsdesk index`)"},
 }
+WRITE_RESPONSES = {
+    **ERROR_RESPONSES,
+    400: {"model": ErrorBody, "description": "Malformed body (not UTF-8) or Content-Length"},
+    401: {"model": ErrorBody, "description": "No `Authorization: Bearer <token>` header"},
+    403: {"model": ErrorBody, "description": "Not the server's write token"},
+    409: {"model": ErrorBody, "description": "Another build is writing the index; try again"},
+    413: {"model": ErrorBody, "description": "Over max_body_bytes, max_articles_per_request or max_article_chars"},
+}
+
+
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.include_in_schema and route.path_regex.match(path):
+            methods |= route.methods or set()
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,8 +138,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
     )
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # added last: outermost, so refusals carry CORS headers too
+        writes = ["POST", "DELETE"] if settings.write_token else []
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", *writes],
+            allow_headers=["Authorization", "Content-Type"] if writes else [],
+        )
 
     @app.exception_handler(NewsdeskError)
     async def newsdesk_error(_request: Request, exc: NewsdeskError) -> JSONResponse:
@@ -117,8 +160,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(422, "invalid_request", _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = _HTTP_KINDS.get(exc.status_code, "http_error")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names only the first route of the path; GET and DELETE are two
+            headers = {**(headers or {}), "Allow": _allowed_methods(app, request.url.path)}
+        return error_response(exc.status_code, kind, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -184,6 +231,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """200 when an index is loaded and readable; 503 otherwise."""
         counts = searcher.store.counts()
         return Health(status="ok", generation=searcher.generation.number, articles=counts["articles"])
+
+    add_write_routes(app, settings, holder, WRITE_RESPONSES)
+
+    @app.api_route("/api/{rest:path}", methods=list(_ALL_METHODS), include_in_schema=False)
+    def api_fallback(request: Request, rest: str) -> None:
+        """Under /api, an unknown path is a 404 and a known path's other methods a 405 (with Allow),
+        rather than falling through to the page's static files."""
+        allowed = _allowed_methods(app, request.url.path)
+        if allowed:
+            raise StarletteHTTPException(405, f"{request.method} is not allowed here; allowed: {allowed}")
+        raise StarletteHTTPException(404, f"no API route {request.url.path}")
 
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

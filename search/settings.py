@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.layout import default_index_dir
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     max_k: int = 100
     max_offset: int = 1000
     max_passages: int = 10
+    max_body_bytes: int = 4 * 1024 * 1024  # any request body
+    max_articles_per_request: int = 100  # POST /api/articles
+    max_article_chars: int = 200_000  # title + text of one posted article
 
     # Service.
     cors_origins: list[str] = Field(default_factory=list)
+    # POST/DELETE /api/articles exist only when this is set; callers send `Authorization: Bearer <token>`.
+    write_token: SecretStr | None = None

@@ -1,0 +1,114 @@
+"""The write routes: `POST /api/articles` (ingest) and `DELETE /api/articles/{id}`.
+
+They exist only when a write token is configured (NEWSDESK_WRITE_TOKEN); without one the API is
+read-only and these paths answer 404 (POST /api/articles) and 405 (DELETE /api/articles/{id}, whose
+GET exists). Each call needs `Authorization: Bearer <token>`: 401 without it, 403 with another
+token. Each write builds a new generation under the build lock (409 while another build runs); the
+server's searcher switches to it on the next request.
+"""
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from index.build import BuildReport, writing
+from index.errors import ArticleNotFoundError, LimitExceededError
+from index.maintenance import RemoveReport, remove
+from index.model import Article, Skip
+from index.readers.records import article_from_record
+from search.deps import SearcherHolder
+from search.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="write token", description="The server's NEWSDESK_WRITE_TOKEN.")
+
+EXAMPLE = [
+    {
+        "title": "Harbor council approves tram line",
+        "text": "The council voted 7-2 to build a 12-kilometre tram line to the port.",
+        "url": "https://harbor.example/tram",
+        "date": "2026-01-05",
+        "source": "Harbor Times",
+        "authors": "Ana Ruiz",
+    }
+]
+
+
+def add_write_routes(app: FastAPI, settings: Settings, holder: SearcherHolder, responses: dict) -> None:
+    """Register the write routes on `app` when `settings.write_token` is set; otherwise do nothing."""
+    token = settings.write_token.get_secret_value() if settings.write_token else ""
+    if not token:
+        return
+
+    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+        if credentials is None:
+            raise HTTPException(
+                401, "this route needs `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+            raise HTTPException(403, "the bearer token is not this server's write token")
+
+    write_responses = {s: responses[s] for s in (400, 401, 403, 409, 413, 422, 503) if s in responses}
+
+    @app.post(
+        "/api/articles",
+        response_model=BuildReport,
+        tags=["write"],
+        dependencies=[Depends(require_token)],
+        responses=write_responses,
+    )
+    def ingest(
+        records: Annotated[
+            list[dict[str, Any]],
+            Body(
+                description="Articles with the JSONL reader's field names "
+                "(title|headline, text|content|body, url|link, date|published, authors|author, source|site).",
+                examples=[EXAMPLE],
+                json_schema_extra={"maxItems": settings.max_articles_per_request},
+            ),
+        ],
+    ) -> BuildReport:
+        """Add or update articles, as `newsdesk index` does: unchanged ones cost nothing, and a record
+        that cannot be used is skipped and named in the report (`skipped`, path `request[N]`).
+        Over a size limit, the whole request is refused (413) and nothing is written."""
+        items = _articles(records, settings)
+        searcher = holder.get()  # the index must exist; its encoder is reused
+        with writing(holder.index_dir, searcher.encoder) as writer:
+            writer.add(items)
+        return writer.report
+
+    @app.delete(
+        "/api/articles/{article_id}",
+        response_model=RemoveReport,
+        tags=["write"],
+        dependencies=[Depends(require_token)],
+        responses={**write_responses, 404: responses[404]},
+    )
+    def delete(article_id: str) -> RemoveReport:
+        """Remove one article (by id) from the index: its passages, vectors and URLs go with it."""
+        holder.get()
+        report = remove(holder.index_dir, [article_id])
+        if report.not_found:
+            raise ArticleNotFoundError(article_id)
+        return report
+
+
+def _articles(records: list[dict[str, Any]], settings: Settings) -> list[Article | Skip]:
+    """Map the records as the JSONL reader does; a record it cannot use becomes a named skip."""
+    if len(records) > settings.max_articles_per_request:
+        raise LimitExceededError(
+            f"{len(records)} articles in one request; the limit is {settings.max_articles_per_request} "
+            "(max_articles_per_request, NEWSDESK_MAX_ARTICLES_PER_REQUEST) — send them in several requests"
+        )
+    items: list[Article | Skip] = []
+    for number, record in enumerate(records):
+        item = article_from_record(record, f"request[{number}]")
+        if isinstance(item, Article) and len(item.title) + len(item.text) > settings.max_article_chars:
+            raise LimitExceededError(
+                f"article {number} has {len(item.title) + len(item.text):,} characters of title and text; "
+                f"the limit is {settings.max_article_chars:,} (max_article_chars, NEWSDESK_MAX_ARTICLE_CHARS)"
+            )
+        items.append(item)
+    return items

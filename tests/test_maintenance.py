@@ -1,0 +1,306 @@
+"""Changing a built index: remove, rebuild and update from sources.toml, the lock, the scripts' exit codes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index import layout
+from index.build import build
+from index.errors import IndexBusyError
+from index.maintenance import origin_file, rebuild, remove, update
+from index.sources import SourcesError, load_sources
+from search.searcher import Searcher
+from tests.conftest import REPO, write_jsonl
+
+ARTICLES = [
+    {
+        "title": "Harbor council approves tram line",
+        "url": "https://harbor.example/tram",
+        "text": "The council voted 7-2 to build a 12-kilometre tram line to the port.\n\nWork starts in spring.",
+        "date": "2026-01-05",
+        "source": "Harbor Times",
+    },
+    {
+        "title": "Heatwave strains the grid",
+        "url": "https://valley.example/heat",
+        "text": "Grid operators asked residents to save power as temperatures reached 41 degrees.",
+        "date": "2025-07-14",
+        "source": "Valley Courier",
+    },
+    {
+        "title": "Library opens a seed bank",
+        "url": "https://valley.example/seeds",
+        "text": "Gardeners can now borrow tomato and bean seeds from the central library and return seeds at harvest.",
+        "date": "2025-04-02",
+        "source": "Valley Courier",
+    },
+]
+EXTRA = {
+    "title": "Ferry fares frozen for a year",
+    "url": "https://harbor.example/ferry",
+    "text": "The island ferry operator froze fares until next spring after complaints from commuters.",
+    "date": "2026-02-11",
+    "source": "Harbor Times",
+}
+
+
+def load_script_main():
+    spec = importlib.util.spec_from_file_location("index_job", REPO / "scripts" / "index_job.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def write_sources(folder: Path, body: str) -> Path:
+    path = folder / "sources.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def ids_in(index_dir: Path) -> set[str]:
+    _, generation = layout.open_generation(index_dir)
+    with sqlite3.connect(generation.sqlite) as db:
+        return {row[0] for row in db.execute("SELECT id FROM articles")}
+
+
+# --- remove ---------------------------------------------------------------------------------------
+
+
+def test_remove_deletes_the_article_from_sqlite_fts_and_faiss(tmp_path, encoder):
+    corpus = write_jsonl(tmp_path / "in" / "a.jsonl", ARTICLES)
+    index_dir = tmp_path / "idx"
+    build([corpus], index_dir, encoder)
+    before = Searcher.open(index_dir, encoder=encoder)
+    tram = before.article("https://harbor.example/tram")
+    passages_before = before.store.counts()["passages"]
+
+    report = remove(index_dir, ["https://harbor.example/tram?utm_source=x", "https://nowhere.example/x"])
+    assert report.removed == [tram.id] and report.not_found == ["https://nowhere.example/x"]
+    assert report.generation == 2 and report.articles == 2
+
+    after = Searcher.open(index_dir, encoder=encoder)
+    assert after.vector_index.ntotal == report.passages == passages_before - len(tram.passages)
+    for mode in ("dense", "lexical", "hybrid"):
+        assert tram.id not in {r.id for r in after.search("tram line to the port", k=10, mode=mode).results}
+    with sqlite3.connect(after.generation.sqlite) as db:
+        assert db.execute("SELECT count(*) FROM article_urls WHERE article_id=?", (tram.id,)).fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'tram'").fetchone()[0] == 0
+    # The searcher opened before the removal still answers from its own generation.
+    assert before.search("tram line", k=1).results[0].id == tram.id
+
+
+def test_remove_of_unknown_ids_writes_no_generation(tmp_path, encoder):
+    index_dir = tmp_path / "idx"
+    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
+    report = remove(index_dir, ["nope"])
+    assert report.removed == [] and report.not_found == ["nope"] and report.generation == 1
+    assert layout.live_generation(index_dir).number == 1
+
+
+def test_cli_remove_prints_json_and_exits_1_for_a_missing_id(tmp_path, encoder):
+    index_dir = tmp_path / "idx"
+    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
+    options = ("--index", str(index_dir), "--json")
+    run = subprocess.run(
+        [sys.executable, "-m", "search.cli", "remove", "https://valley.example/heat", "missing-id", *options],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    payload = json.loads(run.stdout)
+    assert len(payload["removed"]) == 1 and payload["not_found"] == ["missing-id"] and payload["articles"] == 2
+    assert "missing-id" in run.stderr
+
+
+# --- the lock ------------------------------------------------------------------------------------
+
+
+def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tmp_path, encoder):
+    index_dir = tmp_path / "idx"
+    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
+    # Another process holds the lock, then dies without releasing it: the kernel drops the flock.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from pathlib import Path; from index.build import build_lock\n"
+            f"with build_lock(Path({str(index_dir)!r})):\n    print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        with pytest.raises(IndexBusyError, match=f"pid {holder.pid}"):
+            remove(index_dir, ["https://valley.example/heat"])
+        assert time.perf_counter() - started < 1
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (index_dir / ".lock").exists()
+    assert remove(index_dir, ["https://valley.example/heat"]).removed
+
+
+# --- sources.toml, rebuild and update ---------------------------------------------------------------
+
+
+def test_sources_file_paths_globs_outlets_and_errors(tmp_path):
+    write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES[:1])
+    write_jsonl(tmp_path / "news" / "deep" / "b.jsonl", ARTICLES[1:])
+    config = load_sources(
+        write_sources(
+            tmp_path,
+            'index = "idx"\n[[source]]\npaths = ["news/**/*.jsonl"]\n[[source]]\npath = "news/deep"\noutlet = "Wire"\n',
+        )
+    )
+    assert config.index == tmp_path / "idx"
+    assert [p.name for p in config.sources[0].paths] == ["a.jsonl", "b.jsonl"]
+    assert config.sources[0].outlet is None and config.sources[1].outlet == "Wire"
+    assert all(p.is_absolute() for s in config.sources for p in s.paths)
+
+    for body, fragment in [
+        ('[[source]]\npaths = ["news/*.csv"]\n', "matches no file"),
+        ('[[source]]\npaths = ["gone"]\n', "does not exist"),
+        ('[[source]]\npaths = ["news"]\nsite = "x"\n', "unknown key(s) site; choose from paths, path, outlet"),
+        ("index = 'x'\n", "lists no sources"),
+        ("[[source]\n", "cannot read"),
+    ]:
+        with pytest.raises(SourcesError, match=re.escape(fragment)):
+            load_sources(write_sources(tmp_path, body))
+    with pytest.raises(SourcesError, match=re.escape("copy sources.example.toml")):
+        load_sources(tmp_path / "missing.toml")
+
+
+def test_the_example_sources_file_points_at_the_sample_corpus():
+    config = load_sources(REPO / "sources.example.toml")
+    assert all(path.exists() and REPO / "data" / "sample" in path.parents for s in config.sources for path in s.paths)
+
+
+def test_rebuild_is_a_fresh_store_that_reuses_vectors_and_keeps_first_seen(tmp_path, encoder):
+    news = tmp_path / "news"
+    write_jsonl(news / "a.jsonl", ARTICLES[:2])
+    write_jsonl(news / "b.jsonl", ARTICLES[2:])
+    sources = load_sources(write_sources(tmp_path, '[[source]]\npaths = ["news"]\noutlet = "Town Crier"\n')).sources
+    index_dir = tmp_path / "idx"
+    first = rebuild(sources, index_dir, encoder)
+    assert (first.added, first.embedded, first.articles) == (3, first.passages, 3)
+    searcher = Searcher.open(index_dir, encoder=encoder)
+    seeds = searcher.article("https://valley.example/seeds")
+    assert seeds.source == "Town Crier"  # the outlet overrides the records' own source
+
+    (news / "b.jsonl").unlink()
+    write_jsonl(news / "c.jsonl", [EXTRA])
+    second = rebuild(sources, index_dir, encoder)
+    assert (second.added, second.unchanged, second.removed, second.articles) == (1, 2, 1, 3)
+    assert second.embedded == len(Searcher.open(index_dir, encoder=encoder).article(EXTRA["url"]).passages)
+    again = Searcher.open(index_dir, encoder=encoder)
+    heat_before = searcher.article("https://valley.example/heat")
+    heat_after = again.article("https://valley.example/heat")
+    assert (heat_after.first_seen, heat_after.updated) == (heat_before.first_seen, heat_before.updated)
+    assert seeds.id not in ids_in(index_dir)
+    assert again.search("ferry fares", k=1).results[0].url == EXTRA["url"]
+
+
+def test_rebuild_refuses_to_replace_an_index_with_nothing(tmp_path, encoder):
+    news = tmp_path / "news"
+    write_jsonl(news / "a.jsonl", ARTICLES)
+    sources = load_sources(write_sources(tmp_path, '[[source]]\npaths = ["news"]\n')).sources
+    index_dir = tmp_path / "idx"
+    rebuild(sources, index_dir, encoder)
+    (news / "a.jsonl").write_text("not json\n", encoding="utf-8")  # the files are there but unreadable
+    with pytest.raises(Exception, match="refusing to replace"):
+        rebuild(sources, index_dir, encoder)
+    assert len(ids_in(index_dir)) == 3
+    assert sorted(p.name for p in (index_dir / "generations").iterdir()) == ["1"]
+
+
+def test_update_adds_changes_and_with_prune_removes_articles_whose_file_is_gone(tmp_path, encoder):
+    news = tmp_path / "news"
+    write_jsonl(news / "a.jsonl", ARTICLES[:2])
+    write_jsonl(news / "b.jsonl", ARTICLES[2:])
+    sources = load_sources(write_sources(tmp_path, '[[source]]\npaths = ["news"]\n')).sources
+    index_dir = tmp_path / "idx"
+    update(sources, index_dir, encoder)
+    assert origin_file(Searcher.open(index_dir, encoder=encoder).store.origins()[0][1]).parent == news
+
+    nothing = update(sources, index_dir, encoder)
+    assert (nothing.unchanged, nothing.embedded, nothing.generation) == (3, 0, 1)  # no new generation
+
+    (news / "b.jsonl").unlink()
+    changed = dict(ARTICLES[0], text=ARTICLES[0]["text"] + "\n\nCorrection: the vote was 8-1.")
+    write_jsonl(news / "a.jsonl", [changed, ARTICLES[1], EXTRA])
+    kept = update(sources, index_dir, encoder)
+    assert (kept.added, kept.updated, kept.unchanged, kept.removed, kept.articles) == (1, 1, 1, 0, 4)
+    pruned = update(sources, index_dir, encoder, prune=True)
+    assert (pruned.removed, pruned.articles) == (1, 3)
+    assert "https://valley.example/seeds" not in {
+        r.url for r in Searcher.open(index_dir, encoder=encoder).search("seed bank library", k=10).results
+    }
+
+
+def test_articles_not_read_from_an_absolute_path_are_never_pruned(tmp_path):
+    assert origin_file("request[3]") is None and origin_file("news/a.jsonl:2") is None
+    assert origin_file(str(tmp_path / "a.jsonl") + ":12") == tmp_path / "a.jsonl"
+    assert origin_file(str(tmp_path / "feed.rss") + "[0]") == tmp_path / "feed.rss"
+
+
+def test_scripts_print_the_report_and_use_exit_codes(tmp_path, encoder, capsys):
+    main = load_script_main()
+    write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
+    sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
+
+    assert main("rebuild", ["--sources", str(sources)], encoder=encoder) == 0
+    assert "added 3," in capsys.readouterr().out
+    write_jsonl(tmp_path / "news" / "b.jsonl", [EXTRA])
+    assert main("update", ["--sources", str(sources), "--json", "--prune"], encoder=encoder) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["added"], report["unchanged"], report["articles"]) == (1, 3, 4)
+
+    assert main("update", ["--sources", str(tmp_path / "nope.toml")], encoder=encoder) == 1
+    assert "copy sources.example.toml" in capsys.readouterr().err
+
+
+def test_a_second_script_run_fails_fast_with_exit_75(tmp_path, encoder):
+    write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
+    sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
+    build([tmp_path / "news"], tmp_path / "idx", encoder)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from pathlib import Path; from index.build import build_lock\n"
+            f"with build_lock(Path({str(tmp_path / 'idx')!r})):\n    print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "update_index.py"), "--sources", str(sources)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run.returncode == 75, run.stderr
+    assert "another build" in run.stderr and run.stdout == ""
+    assert elapsed < 4  # the lock is taken before the model is loaded
