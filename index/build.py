@@ -44,6 +44,7 @@ class BuildReport:
     duplicates: int = 0  # exact copies merged into an article already indexed (their URLs kept)
     removed: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)  # indexed, but part of the record was unusable
     passages: int = 0  # passages in the index after the build
     embedded: int = 0  # passages the encoder ran on in this build
     articles: int = 0  # articles in the index after the build
@@ -252,8 +253,8 @@ def finish_generation(writer: GenerationWriter) -> BuildReport:
             "counts": counts,
             "created": previous.get("created", now_iso()),
             "built": now_iso(),
-            "last_build": {k: v for k, v in report.as_dict().items() if k != "skipped"}
-            | {"skipped": len(report.skipped)},
+            # Counts only: the full skip and warning lists belong in the build report, not the manifest.
+            "last_build": report.as_dict() | {"skipped": len(report.skipped), "warnings": len(report.warnings)},
         },
     )
     return report
@@ -303,6 +304,7 @@ def _read_articles(
         if outlet:
             item.source = outlet
         article = finalize(item)
+        report.warnings.extend({"path": article.origin, "warning": w} for w in article.warnings)
         if not article.text:
             report.skipped.append({"path": article.origin, "reason": "no article text after cleaning"})
             continue

@@ -29,6 +29,7 @@ class Article:
     id: str = ""
     content_hash: str = ""
     urls: list[str] = field(default_factory=list)  # every URL this text was seen under
+    warnings: list[str] = field(default_factory=list)  # kept, but something in the record was unusable
 
 
 @dataclass(slots=True, frozen=True)

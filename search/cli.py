@@ -78,7 +78,7 @@ class _Bar:
     "--model", default=None, help="sentence-transformers model name or local path (default: all-MiniLM-L6-v2)."
 )
 @click.option("--backend", type=click.Choice(["torch", "int8"]), default=None, help="Encoder backend.")
-@click.option("--max-file-mb", default=200, show_default=True, help="Skip files larger than this.")
+@click.option("--max-file-mb", default=1024, show_default=True, help="Skip files larger than this.")
 @JSON_OPTION
 def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> None:
     """Index news files or folders into INDEX (adding to what is there)."""
@@ -107,6 +107,10 @@ def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> Non
         click.echo(f"  skipped {skip['path']}: {skip['reason']}")
     if len(report.skipped) > 50:
         click.echo(f"  … and {len(report.skipped) - 50} more (see --json)")
+    for note in report.warnings[:20]:
+        click.echo(f"  warning {note['path']}: {note['warning']}")
+    if len(report.warnings) > 20:
+        click.echo(f"  … and {len(report.warnings) - 20} more warnings (see --json)")
 
 
 @main.command("remove")

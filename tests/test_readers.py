@@ -173,11 +173,13 @@ def test_bad_records_are_named_and_the_rest_is_read(tmp_path):
         + "\n"
     )
     articles, skips = articles_and_skips(path)
-    assert [a.title for a in articles] == ["Good"]
+    assert [a.title for a in articles] == ["Good", "Bad date"]
     reasons = {s.path.rsplit(":", 1)[1]: s.reason for s in skips}
     assert "malformed JSON" in reasons["2"]
     assert "no article text" in reasons["3"]
-    assert "unreadable date" in reasons["4"]
+    # An unreadable date costs the date, not the article, and is reported.
+    assert articles[1].published is None
+    assert articles[1].warnings == ["unreadable date 'someday'; indexed without a date"]
 
 
 def test_ids_are_stable_and_follow_the_canonical_url():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index.model import Article, Skip
 
-DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024  # a bigger file is almost surely not one news export
+DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB: real exports run to hundreds of MB (AllSides: ~250 MB)
 
 
 @dataclass(slots=True, frozen=True)

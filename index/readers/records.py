@@ -72,10 +72,12 @@ def article_from_record(record: object, origin: str) -> Article | Skip:
     if not title:
         # A headline-less record is still worth indexing; its first line is the best title there is.
         title = text.split("\n", 1)[0][:200]
+    warnings = []
     try:
         published = normalize_date(_pick(record, "published"))
     except ValueError as exc:
-        return Skip(origin, str(exc))
+        # A bad date must not cost the article: keep it undated and say so in the build report.
+        published, warnings = None, [f"{exc}; indexed without a date"]
     source = _pick(record, "source")
     return Article(
         title=title,
@@ -86,6 +88,7 @@ def article_from_record(record: object, origin: str) -> Article | Skip:
         published=published,
         language=_as_text(_pick(record, "language")).strip() or None,
         origin=origin,
+        warnings=warnings,
     )
 
 
