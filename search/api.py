@@ -104,7 +104,7 @@ WRITE_RESPONSES = {
     401: {"model": ErrorBody, "description": "No `Authorization: Bearer <token>` header"},
     403: {"model": ErrorBody, "description": "Not the server's write token"},
     409: {"model": ErrorBody, "description": "Another build is writing the index; try again"},
-    413: {"model": ErrorBody, "description": "Over max_body_bytes, max_articles_per_request or max_article_chars"},
+    413: {"model": ErrorBody, "description": "Over max_body_bytes or max_article_chars"},
 }
 
 

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from index.build import BuildReport, writing
-from index.errors import ArticleNotFoundError, LimitExceededError
+from index.errors import ArticleNotFoundError, InvalidQueryError, LimitExceededError
 from index.maintenance import RemoveReport, remove
 from index.model import Article, Skip
 from index.readers.records import article_from_record
@@ -72,7 +72,8 @@ def add_write_routes(app: FastAPI, settings: Settings, holder: SearcherHolder, r
     ) -> BuildReport:
         """Add or update articles, as `newsdesk index` does: unchanged ones cost nothing, and a record
         that cannot be used is skipped and named in the report (`skipped`, path `request[N]`).
-        Over a size limit, the whole request is refused (413) and nothing is written."""
+        Over a limit the whole request is refused and nothing is written: 422 over
+        max_articles_per_request, 413 over max_article_chars or max_body_bytes."""
         items = _articles(records, settings)
         searcher = holder.get()  # the index must exist; its encoder is reused
         with writing(holder.index_dir, searcher.encoder) as writer:
@@ -98,7 +99,8 @@ def add_write_routes(app: FastAPI, settings: Settings, holder: SearcherHolder, r
 def _articles(records: list[dict[str, Any]], settings: Settings) -> list[Article | Skip]:
     """Map the records as the JSONL reader does; a record it cannot use becomes a named skip."""
     if len(records) > settings.max_articles_per_request:
-        raise LimitExceededError(
+        # 422, not 413: the schema declares this limit (maxItems), so breaking it is invalid input.
+        raise InvalidQueryError(
             f"{len(records)} articles in one request; the limit is {settings.max_articles_per_request} "
             "(max_articles_per_request, NEWSDESK_MAX_ARTICLES_PER_REQUEST) — send them in several requests"
         )
