@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -265,6 +266,9 @@ def stats_command(index_dir, as_json) -> None:
 @click.option("--port", default=8000, show_default=True)
 def serve_command(index_dir, host, port) -> None:
     """Serve the HTTP API and the web page."""
+    # Before torch loads OpenMP: each request thread gets its own OpenMP team, and busy-waiting idle
+    # teams starve the working one (measured on 2 CPUs: one client's p50 436 ms → 15 ms; bench_load.py).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
 
     from search.api import create_app

@@ -3,6 +3,7 @@ read, the OpenAPI contract under fuzzing (schemathesis), and no stack trace in a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
@@ -366,3 +367,20 @@ def test_no_response_carries_a_stack_trace(tmp_path, sample_index):
     with TestClient(create_app(Settings(index=broken)), raise_server_exceptions=False) as client:
         response = client.get("/api/search", params={"q": "x"})
         assert response.status_code == 503 and "format version 99" in response.json()["error"]["message"]
+
+
+# --- 6. the load benchmark runs and stops by itself ------------------------------------------------
+
+
+def test_bench_load_reports_every_level_and_stops_by_itself(sample_index, capsys):
+    spec = importlib.util.spec_from_file_location("bench_load", REPO / "scripts" / "bench_load.py")
+    bench = sys.modules["bench_load"] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    spec.loader.exec_module(bench)
+    with LiveServer(create_app(Settings(index=sample_index))) as server:
+        started = time.perf_counter()
+        code = bench.main(["--url", server.url, "--clients", "1,4", "--seconds", "5", "--max-requests", "20", "--json"])
+        assert time.perf_counter() - started < 60
+    assert code == 0
+    levels = json.loads(capsys.readouterr().out)
+    assert [(level["clients"], level["requests"], level["errors"]) for level in levels] == [(1, 20, 0), (4, 20, 0)]
+    assert all(0 < level["p50_ms"] <= level["p99_ms"] for level in levels)
