@@ -4,6 +4,7 @@ Every error leaves as one JSON shape: {"error": {"status": 422, "type": "invalid
 """
 
 import logging
+import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import (
@@ -47,6 +49,7 @@ _ERROR_STATUS: list[tuple[type[NewsdeskError], int, str]] = [
     (LimitExceededError, 413, "too_large"),
     (IndexBusyError, 409, "busy"),
 ]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HTTP_KINDS = {
     400: "bad_request",
@@ -106,6 +109,13 @@ WRITE_RESPONSES = {
     409: {"model": ErrorBody, "description": "Another build is writing the index; try again"},
     413: {"model": ErrorBody, "description": "Over max_body_bytes or max_article_chars"},
 }
+
+
+def _iso_day(value: object) -> object:
+    # Pydantic alone would also take "0.0" or "1700000000" as a Unix time; the schema promises YYYY-MM-DD.
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
 
 
 def _allowed_methods(app: FastAPI, path: str) -> str:
@@ -179,8 +189,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     k_param = Annotated[int, Query(ge=1, le=settings.max_k, description="Results per page.")]
     offset_param = Annotated[int, Query(ge=0, le=settings.max_offset, description="Results to skip.")]
     source_param = Annotated[list[str], Query(description="Only these outlets (repeat the parameter).")]
-    from_param = Annotated[date | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")]
-    to_param = Annotated[date | None, Query(alias="to", description="Published on or before (YYYY-MM-DD).")]
+    from_param = Annotated[
+        date | None, BeforeValidator(_iso_day), Query(alias="from", description="Published on or after (YYYY-MM-DD).")
+    ]
+    to_param = Annotated[
+        date | None, BeforeValidator(_iso_day), Query(alias="to", description="Published on or before (YYYY-MM-DD).")
+    ]
 
     def make_filters(source: list[str], date_from: date | None, date_to: date | None) -> Filters:
         if date_from and date_to and date_from > date_to:
