@@ -1,0 +1,143 @@
+"""The int8 ONNX backend against the torch one, and its on-disk cache, with the real model.
+
+The int8 model is built once per session into a temporary cache folder (about 15 s); one test
+rebuilds it on purpose from a damaged copy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.encoder import Encoder
+from index.errors import NewsdeskError
+from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder
+
+NEWS = [
+    "The central bank left interest rates unchanged on Wednesday, signalling cuts later in the year.",
+    "Firefighters battled a wildfire that forced thousands of residents to flee their homes overnight.",
+    "The striker scored twice in the second half as the home side came back to win the cup final.",
+    "Parliament passed the budget after a late-night session marked by protests outside.",
+    "Shares of the chipmaker jumped 12% after it reported record quarterly revenue.",
+    "Scientists say the new vaccine cut hospital admissions by more than half in the trial.",
+    "Talks between the two delegations in Abu Dhabi ended without agreement on territory.",
+    "Heavy snow closed the airport and left roads across the region impassable.",
+]
+
+# Each question is written for the passage at the same position.
+QUESTIONS = [
+    "Did the central bank change interest rates?",
+    "Where did residents flee a wildfire?",
+    "Who won the cup final?",
+    "What happened to the budget in parliament?",
+    "Why did the chipmaker's stock rise?",
+    "How well did the vaccine work?",
+    "Was there a deal on territory in Abu Dhabi?",
+    "Why was the airport closed?",
+]
+
+
+@pytest.fixture(scope="session")
+def int8_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("newsdesk-cache")
+
+
+@pytest.fixture(scope="session")
+def int8(int8_cache) -> OnnxInt8Encoder:
+    return OnnxInt8Encoder(cache_dir=int8_cache)
+
+
+def test_describes_itself_as_the_same_model_on_another_backend(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
+    mine, theirs = int8.describe(), encoder.describe()
+    assert mine["backend"] == "int8"
+    assert {k: v for k, v in mine.items() if k != "backend"} == {k: v for k, v in theirs.items() if k != "backend"}
+    assert int8.max_tokens == 256
+
+
+def test_vectors_match_torch(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
+    ours, reference = int8.encode(NEWS), encoder.encode(NEWS)
+    assert ours.shape == (len(NEWS), 384) and ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert ((ours * reference).sum(axis=1) >= 0.98).all()
+
+
+def test_nearest_passages_agree_with_torch(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
+    expected = list(range(len(QUESTIONS)))
+    for backend in (int8, encoder):
+        scores = backend.encode(QUESTIONS) @ backend.encode(NEWS).T
+        assert scores.argmax(axis=1).tolist() == expected, backend.backend
+
+
+def test_long_texts_are_truncated_like_torch(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
+    long_text = " ".join(NEWS * 12)  # ~1,000 word pieces, four times the model's limit
+    assert int8.count_tokens([long_text, NEWS[0]]) == encoder.count_tokens([long_text, NEWS[0]])
+    assert float(int8.encode([long_text])[0] @ encoder.encode([long_text])[0]) >= 0.98
+
+
+def test_input_order_is_restored_after_sorting(int8: OnnxInt8Encoder) -> None:
+    texts = [NEWS[0], "Short.", " ".join(NEWS[:4]), "", NEWS[5]]
+    permutation = [3, 0, 4, 2, 1]
+    forward = int8.encode(texts, batch_size=2)
+    shuffled = int8.encode([texts[i] for i in permutation], batch_size=2)
+    np.testing.assert_allclose(shuffled, forward[permutation], atol=1e-6)
+    assert int8.encode([]).shape == (0, 384)
+
+
+def test_progress_counts_every_text(int8: OnnxInt8Encoder) -> None:
+    seen: list[int] = []
+    int8.encode(NEWS, batch_size=3, progress=seen.append)
+    assert seen == [3, 3, 2]
+
+
+def test_second_construction_reuses_the_cache(int8: OnnxInt8Encoder, int8_cache: Path) -> None:
+    before = int8.model_path.stat().st_mtime_ns
+    again = OnnxInt8Encoder(cache_dir=int8_cache)
+    assert again.model_path == int8.model_path
+    assert again.model_path.stat().st_mtime_ns == before
+    assert int8.model_path.is_relative_to(int8_cache)
+
+
+def test_damaged_cache_is_rebuilt(int8: OnnxInt8Encoder, int8_cache: Path, tmp_path: Path) -> None:
+    shutil.copytree(int8_cache, tmp_path / "cache")
+    damaged = tmp_path / "cache" / int8.model_path.relative_to(int8_cache)
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[: len(data) // 3])  # as if the machine died mid-write without the rename
+
+    rebuilt = OnnxInt8Encoder(cache_dir=tmp_path / "cache")
+    assert rebuilt.model_path == damaged and damaged.stat().st_size == len(data)
+    info = json.loads(damaged.with_name(INFO_FILE).read_text())
+    assert info["check_cosine"] >= 0.98
+    np.testing.assert_allclose(rebuilt.encode(NEWS[:3]), int8.encode(NEWS[:3]), atol=1e-5)
+    assert not list(damaged.parent.glob(".build-*")), "temporary build files are cleaned up"
+
+
+def test_models_without_mean_pooling_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            ]
+        )
+    )
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+    with pytest.raises(NewsdeskError, match="use the torch backend"):
+        OnnxInt8Encoder(str(tmp_path), cache_dir=tmp_path / "cache")
+
+
+def test_splitting_batches_into_small_runs_changes_nothing_material(
+    int8: OnnxInt8Encoder, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [*NEWS, " ".join(NEWS[:3]), " ".join(NEWS)]
+    whole = int8.encode(texts)
+    monkeypatch.setattr(int8, "tokens_per_run", 40)  # several onnxruntime calls per batch, one text alone
+    split = int8.encode(texts)
+    # Activations are quantized with one scale per call, so a text's vector shifts a little with the
+    # company it is encoded in (cosine ≈ 0.99), never by more than int8 differs from fp32.
+    assert ((whole * split).sum(axis=1) >= 0.98).all()
+    assert ((split * encoder.encode(texts)).sum(axis=1) >= 0.98).all()
