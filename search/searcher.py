@@ -248,8 +248,19 @@ class Searcher:
         match = fts_query(query)
         if not match:
             return []
-        where, params = filters.sql()
         weights = (self.settings.bm25_title_weight, self.settings.bm25_text_weight)
+        if not filters.active:
+            # Rank inside FTS5 alone and join only the top rows: joining every match first costs
+            # more than the ranking itself on common words.
+            rows = self.store.db.execute(
+                "SELECT s.id, p.article_id, p.start, p.end, p.text, s.score FROM ("
+                "SELECT rowid AS id, -bm25(passages_fts, ?, ?) AS score FROM passages_fts "
+                "WHERE passages_fts MATCH ? ORDER BY score DESC LIMIT ?) s "
+                "JOIN passages p ON p.id = s.id ORDER BY s.score DESC",
+                [*weights, match, depth],
+            )
+            return [_Candidate(*row) for row in rows]
+        where, params = filters.sql()
         rows = self.store.db.execute(
             "SELECT f.rowid, p.article_id, p.start, p.end, p.text, -bm25(passages_fts, ?, ?) FROM passages_fts f "
             "JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id "
