@@ -27,13 +27,16 @@ BACKENDS = ("torch", "int8")
 DEFAULT_BACKEND = "torch"  # becomes int8 once it meets the quality bar (scripts/bench_encode.py)
 
 
-@cache
-def file_sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# Model weights do not change under a running process: hash each file once.
+file_sha256 = cache(sha256_of)
 
 
 def bundled_model_dir() -> Path:

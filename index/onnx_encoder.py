@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.encoder import Encoder, resolve_model
+from index.encoder import Encoder, resolve_model, sha256_of
 from index.errors import NewsdeskError
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,6 @@ def _cache_key(name: str, fingerprint: str) -> str:
         else (hashlib.sha256(f"{name}\0{fingerprint}".encode()).hexdigest()[:16])
     )
     return f"{stem}-{onnxruntime.__version__}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _local_model_dir(name: str, location: Path | str) -> Path:
@@ -267,7 +259,7 @@ def build_int8_model(model_dir: Path, target: Path, tokenizers: _Tokenizers, fin
         info = {
             "recipe": RECIPE,
             "fingerprint": fingerprint,
-            "sha256": _sha256(workdir / MODEL_FILE),
+            "sha256": sha256_of(workdir / MODEL_FILE),
             "inputs": inputs,
             "check_cosine": round(cosine, 5),
             "onnxruntime": onnxruntime.__version__,
@@ -356,7 +348,7 @@ class OnnxInt8Encoder(Encoder):
         problem = ""
         if info.get("recipe") != RECIPE or info.get("fingerprint") != self.fingerprint:
             problem = "built by another recipe or for other weights"
-        elif info.get("sha256") != _sha256(self.model_path):
+        elif info.get("sha256") != sha256_of(self.model_path):
             problem = "its checksum does not match (a partial or damaged file)"
         if not problem:
             try:

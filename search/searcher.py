@@ -160,33 +160,18 @@ class Searcher:
                 (c for c in all_hits.values() if c.article_id == lead_id and c.passage_id != top.passage_id),
                 key=lambda c: -passage_scores.get(c.passage_id, 0.0),
             )[:passages]
-            results.append(
-                SearchResult(
-                    id=article.id,
-                    title=article.title,
-                    url=_link(article),
-                    source=article.source,
-                    published=article.published,
-                    authors=article.authors,
-                    passage=top.text,
-                    passage_start=top.start,
-                    passage_end=top.end,
-                    highlights=highlight_spans(top.text, terms),
-                    score=round(float(score), 6),
-                    story_id=article.story_id,
-                    also=[_copy(articles[aid]) for aid, _ in others],
-                    more_passages=[
-                        PassageHit(
-                            c.text,
-                            c.start,
-                            c.end,
-                            highlight_spans(c.text, terms),
-                            round(passage_scores.get(c.passage_id, 0.0), 6),
-                        )
-                        for c in extra
-                    ],
+            more = [
+                PassageHit(
+                    c.text,
+                    c.start,
+                    c.end,
+                    highlight_spans(c.text, terms),
+                    round(passage_scores.get(c.passage_id, 0.0), 6),
                 )
-            )
+                for c in extra
+            ]
+            copies = [articles[aid] for aid, _ in others]
+            results.append(_result(article, top, score, copies, highlight_spans(top.text, terms), more))
         return SearchResponse(
             query=query, mode=mode, offset=offset, k=k, results=results, has_more=len(grouped) > offset + k
         )
@@ -403,23 +388,7 @@ class Searcher:
         for group in page:
             (lead_id, score), others = group[0], group[1:]
             lead, top = articles[lead_id], best[lead_id]
-            results.append(
-                SearchResult(
-                    id=lead.id,
-                    title=lead.title,
-                    url=_link(lead),
-                    source=lead.source,
-                    published=lead.published,
-                    authors=lead.authors,
-                    passage=top.text,
-                    passage_start=top.start,
-                    passage_end=top.end,
-                    highlights=[],
-                    score=round(float(score), 6),
-                    story_id=lead.story_id,
-                    also=[_copy(articles[aid]) for aid, _ in others],
-                )
-            )
+            results.append(_result(lead, top, score, [articles[aid] for aid, _ in others], [], []))
         return SearchResponse(
             query=article.title, mode="related", offset=offset, k=k, results=results, has_more=len(grouped) > offset + k
         )
@@ -453,6 +422,33 @@ def fts_query(query: str) -> str:
     """An FTS5 MATCH expression: the query's content words OR-ed, each quoted so no word is syntax."""
     terms = query_terms(query)[:32]
     return " OR ".join(f'"{t}"' for t in terms if _FTS_TOKEN.fullmatch(t))
+
+
+def _result(
+    article: StoredArticle,
+    top: _Candidate,
+    score: float,
+    copies: list[StoredArticle],
+    highlights: list[tuple[int, int]],
+    more: list[PassageHit],
+) -> SearchResult:
+    """A result: the article, its best passage, and the other outlets' copies folded into it."""
+    return SearchResult(
+        id=article.id,
+        title=article.title,
+        url=_link(article),
+        source=article.source,
+        published=article.published,
+        authors=article.authors,
+        passage=top.text,
+        passage_start=top.start,
+        passage_end=top.end,
+        highlights=highlights,
+        score=round(float(score), 6),
+        story_id=article.story_id,
+        also=[_copy(c) for c in copies],
+        more_passages=more,
+    )
 
 
 def _link(article: StoredArticle) -> str | None:
