@@ -1,0 +1,51 @@
+"""Bad input never stops a build and never passes silently: each bad file or record is a named skip,
+and everything else in the same build is indexed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from index.build import build
+from tests.conftest import write_jsonl
+
+GOOD = {
+    "title": "Ferry service resumes after storm",
+    "url": "https://coast.example/ferry",
+    "text": "The island ferry resumed sailings on Sunday after three days of gales.\n\nCrews cleared the slipway.",
+    "date": "2026-02-01",
+    "source": "Coastal Daily",
+}
+
+
+def test_every_kind_of_bad_input_is_skipped_with_a_reason_and_the_rest_is_indexed(tmp_path, encoder):
+    folder = tmp_path / "in"
+    write_jsonl(folder / "good.jsonl", [GOOD])
+    (folder / "zero.jsonl").write_bytes(b"")
+    (folder / "binary.json").write_bytes(bytes(range(256)) * 8)
+    (folder / "latin1.csv").write_bytes("title,text\nCaf\xe9,Le caf\xe9 est ouvert.\n".encode("latin-1"))
+    payload = gzip.compress((json.dumps(dict(GOOD, url="https://coast.example/2")) + "\n").encode() * 50)
+    (folder / "truncated.jsonl.gz").write_bytes(payload[: len(payload) // 2])
+    (folder / "mixed.jsonl").write_text(
+        json.dumps(dict(GOOD, url="https://coast.example/3", title="Harbour dredging starts")) + "\n{broken\n"
+    )
+    (folder / "no_text.csv").write_text("title,url\nA headline,https://coast.example/4\n")
+    (folder / "empty_page.html").write_text(
+        "<html><head><title>Log in</title></head><body><nav><a href='/'>Home</a></nav>"
+        "<form><input name=user><button>Log in</button></form></body></html>"
+    )
+    (folder / "huge.jsonl").write_text(json.dumps(GOOD) + "\n" + " " * 3_000_000)
+
+    report = build([folder], tmp_path / "idx", encoder, max_file_bytes=2_000_000)
+
+    assert report.added == 2  # good.jsonl and the readable line of mixed.jsonl
+    reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in report.skipped}
+    assert reasons["zero.jsonl"] == "empty file (0 bytes)"
+    assert reasons["binary.json"] == "binary content, not text"
+    assert reasons["latin1.csv"].startswith("invalid UTF-8 at byte")
+    assert reasons["truncated.jsonl.gz"] == "truncated gzip (compressed stream ends early)"
+    assert "malformed JSON" in reasons["mixed.jsonl:2"]
+    assert reasons["no_text.csv"].startswith("CSV has no text column (has: title, url")
+    assert reasons["empty_page.html"] == "no article text found in HTML"
+    assert reasons["huge.jsonl"].startswith("file too large (3,")
+    assert len(report.skipped) == 8
