@@ -160,12 +160,16 @@ def article_id(article: Article) -> str:
 
 
 def finalize(article: Article) -> Article:
-    """Clean the text and fill in canonical URL, content hash and id. Returns the same object."""
+    """Clean the text and fill in canonical URL, source (the site, when none was given), content hash
+    and id. Returns the same object."""
     article.title = " ".join(article.title.split())
     article.text = clean_text(article.text)
     article.canonical_url = canonical_url(article.canonical_url or article.url)
     if article.url and article.url not in article.urls:
         article.urls.insert(0, article.url)
+    if not article.source and article.canonical_url:
+        # Exports without an outlet field (rtqa-5k) still deserve a source users can filter on.
+        article.source = urlsplit(article.canonical_url).hostname or None
     article.content_hash = content_hash(article.title, article.text)
     article.id = article_id(article)
     return article

@@ -190,3 +190,9 @@ def test_ids_are_stable_and_follow_the_canonical_url():
     assert a.content_hash != b.content_hash
     without_url = finalize(Article(title="T", text=BODY, source="S", published="2026-01-01"))
     assert without_url.id == finalize(Article(title="T", text=BODY, source="S", published="2026-01-01")).id
+
+
+def test_an_article_without_an_outlet_takes_its_site_as_source():
+    article = finalize(Article(title="T", text=BODY, url="https://www.usatoday.com/story/news/1/"))
+    assert article.source == "usatoday.com"
+    assert finalize(Article(title="T", text=BODY, url="https://a.example/1", source="Outlet")).source == "Outlet"
