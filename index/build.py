@@ -312,7 +312,9 @@ def _read_articles(
         if state and state[0] == article.content_hash:
             for url in article.urls:
                 store.add_url(article.id, article.canonical_url, url)
-            if article.id not in seen:
+            if article.id in seen:
+                report.duplicates += 1  # a second copy within this build (same id, same text): merged
+            else:
                 store.set_origin(article.id, article.origin)  # the first file holding it now: it may have moved
                 report.unchanged += 1
             seen.add(article.id)

@@ -71,6 +71,12 @@ def test_the_same_text_under_two_urls_is_one_article_with_both_urls(tmp_path, en
     assert view.urls == ["https://harbor.example/tram", "https://mirror.example/tram-copy"]
 
 
+def test_a_repeated_copy_within_one_build_is_counted_as_a_duplicate(tmp_path, encoder):
+    corpus = write_jsonl(tmp_path / "in" / "a.jsonl", [*ARTICLES, ARTICLES[0]])
+    report = build([corpus], tmp_path / "idx", encoder)
+    assert (report.added, report.duplicates, report.unchanged, report.articles) == (2, 1, 0, 2)
+
+
 def test_skips_are_reported_with_path_and_reason_and_the_rest_is_indexed(tmp_path, encoder):
     folder = tmp_path / "in"
     write_jsonl(folder / "good.jsonl", ARTICLES)
