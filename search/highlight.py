@@ -6,6 +6,7 @@ Offsets, not HTML, cross this boundary, so no caller ever has to trust markup bu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -88,6 +89,7 @@ STOPWORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # passages repeat the same words: stem each once
 def stem(word: str) -> str:
     """A light suffix strip, enough to match 'talks' with 'talk' and 'agreed' with 'agree'."""
     word = word.lower()
