@@ -316,6 +316,7 @@ def _read_articles(
                 report.duplicates += 1  # a second copy within this build (same id, same text): merged
             else:
                 store.set_origin(article.id, article.origin)  # the first file holding it now: it may have moved
+                store.refresh_metadata(article)  # same text, so nothing to embed; fields may be corrected
                 report.unchanged += 1
             seen.add(article.id)
             continue

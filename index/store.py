@@ -277,6 +277,26 @@ class Store:
     def set_origin(self, article_id: str, origin: str) -> None:
         self.db.execute("UPDATE articles SET origin=? WHERE id=? AND origin IS NOT ?", (origin, article_id, origin))
 
+    def refresh_metadata(self, article: Article) -> bool:
+        """Bring an unchanged article's metadata (URL, source, authors, date, language) up to date without
+        touching its passages. True when something changed."""
+        cursor = self.db.execute(
+            "UPDATE articles SET url=?, source=?, authors=?, published=?, language=? WHERE id=? AND "
+            "(url IS NOT ? OR source IS NOT ? OR authors IS NOT ? OR published IS NOT ? OR language IS NOT ?)",
+            (
+                fields := (
+                    article.url,
+                    article.source,
+                    json.dumps(article.authors, ensure_ascii=False),
+                    article.published,
+                    article.language,
+                )
+            )
+            + (article.id,)
+            + fields,
+        )
+        return cursor.rowcount > 0
+
     def set_times(self, article_id: str, first_seen: str, updated: str | None) -> None:
         """Carry an article's dates over from another store (a rebuild keeps when it was first seen)."""
         self.db.execute("UPDATE articles SET first_seen=?, updated=? WHERE id=?", (first_seen, updated, article_id))

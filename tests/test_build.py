@@ -71,6 +71,16 @@ def test_the_same_text_under_two_urls_is_one_article_with_both_urls(tmp_path, en
     assert view.urls == ["https://harbor.example/tram", "https://mirror.example/tram-copy"]
 
 
+def test_corrected_metadata_is_applied_without_embedding(tmp_path, encoder):
+    corpus = write_jsonl(tmp_path / "in" / "a.jsonl", ARTICLES)
+    build([corpus], tmp_path / "idx", encoder)
+    write_jsonl(corpus, [dict(ARTICLES[0], date="2026-01-06", authors="Ana Ruiz, Tom Becker"), ARTICLES[1]])
+    report = build([corpus], tmp_path / "idx", encoder)
+    assert (report.unchanged, report.embedded) == (2, 0)
+    view = Searcher.open(tmp_path / "idx", encoder=encoder).article("https://harbor.example/tram")
+    assert (view.published, view.authors) == ("2026-01-06", ["Ana Ruiz", "Tom Becker"])
+
+
 def test_a_repeated_copy_within_one_build_is_counted_as_a_duplicate(tmp_path, encoder):
     corpus = write_jsonl(tmp_path / "in" / "a.jsonl", [*ARTICLES, ARTICLES[0]])
     report = build([corpus], tmp_path / "idx", encoder)
