@@ -322,7 +322,10 @@ def _read_articles(
             continue
         twin = store.article_with_hash(article.content_hash)
         if twin and twin != article.id:
-            # The same text under another URL: one article, every URL kept.
+            # The same text under another URL: one article, every URL kept. An article edited into a
+            # copy of another one must not keep serving its old text.
+            if state:
+                store.delete_article(article.id)
             for url in article.urls:
                 store.add_url(twin, article.canonical_url, url)
             report.duplicates += 1

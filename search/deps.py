@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from index.encoder import Encoder
-from index.errors import IndexMissingError
+from index.errors import EncoderMismatchError, IndexMissingError
 from index.layout import MANIFEST
 from search.searcher import Searcher
 from search.settings import Settings
@@ -39,7 +39,11 @@ class SearcherHolder:
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:
-                    searcher = Searcher.open(self.index_dir, self.settings, encoder=self._encoder)
+                    try:
+                        searcher = Searcher.open(self.index_dir, self.settings, encoder=self._encoder)
+                    except EncoderMismatchError:
+                        # Rebuilt with another model or backend: load that one instead of failing forever.
+                        searcher = Searcher.open(self.index_dir, self.settings)
                     self._encoder = searcher.encoder
                     self._searcher, self._stamp = searcher, stamp
         assert self._searcher is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ class Searcher:
         self._query_vectors = _LRU(settings.query_cache_size)
         self._allowed = _LRU(64)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsdesk-lexical")
+        # A server drops a searcher when a new generation is published; its threads go with it.
+        weakref.finalize(self, self._pool.shutdown, wait=False)
 
     @classmethod
     def open(
@@ -294,7 +297,9 @@ class Searcher:
         best: dict[str, _Candidate] = {}
         for candidate in (*dense, *lexical):
             current = best.get(candidate.article_id)
-            if current is None or passage_scores[candidate.passage_id] > passage_scores[current.passage_id]:
+            if current is None or passage_scores.get(candidate.passage_id, 0.0) > passage_scores.get(
+                current.passage_id, 0.0
+            ):
                 best[candidate.article_id] = candidate
         if mode != "hybrid":
             # One retriever: its own score (cosine, BM25) says more than a reciprocal rank.

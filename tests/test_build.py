@@ -81,6 +81,17 @@ def test_corrected_metadata_is_applied_without_embedding(tmp_path, encoder):
     assert (view.published, view.authors) == ("2026-01-06", ["Ana Ruiz", "Tom Becker"])
 
 
+def test_an_article_edited_into_a_copy_of_another_keeps_no_stale_text(tmp_path, encoder):
+    corpus = write_jsonl(tmp_path / "in" / "a.jsonl", ARTICLES)
+    build([corpus], tmp_path / "idx", encoder)
+    write_jsonl(corpus, [ARTICLES[0], dict(ARTICLES[0], url=ARTICLES[1]["url"])])
+    report = build([corpus], tmp_path / "idx", encoder)
+    assert (report.duplicates, report.articles) == (1, 1)
+    searcher = Searcher.open(tmp_path / "idx", encoder=encoder)
+    assert searcher.resolve(ARTICLES[1]["url"]) == searcher.resolve(ARTICLES[0]["url"])
+    assert all("Grid operators" not in r.passage for r in searcher.search("grid operators power", k=5).results)
+
+
 def test_a_repeated_copy_within_one_build_is_counted_as_a_duplicate(tmp_path, encoder):
     corpus = write_jsonl(tmp_path / "in" / "a.jsonl", [*ARTICLES, ARTICLES[0]])
     report = build([corpus], tmp_path / "idx", encoder)

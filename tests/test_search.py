@@ -118,3 +118,10 @@ def test_stats_describe_the_index(searcher):
     assert stats.sources["Harbor City Times"] >= 5
     assert stats.date_from <= "2025-09-30" and stats.date_to >= "2026-03-01"
     assert stats.stories == 3
+
+
+@pytest.mark.parametrize("weights", [{"dense_weight": 0.0}, {"lexical_weight": 0.0}])
+def test_a_zero_fusion_weight_is_a_valid_setting(sample_index, encoder, weights):
+    searcher = Searcher.open(sample_index, encoder=encoder)
+    searcher.settings = searcher.settings.model_copy(update=weights)
+    assert searcher.search("Gannet Ridge wind farm output", k=5).results
