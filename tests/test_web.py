@@ -315,6 +315,18 @@ def test_related_lists_related_articles_and_toggles(fresh, site):
     assert first.locator(".related").is_hidden()
 
 
+def test_related_follows_the_active_outlet_filter(fresh, site):
+    open_search(fresh, site, q="wind farm", source="Valley Courier")
+    first = fresh.locator(".result").first
+    article_id = first.get_attribute("data-id")
+    first.get_by_role("button", name="Related").click()
+    first.locator(".related-item, .related-status").first.wait_for()
+    fresh.wait_for_function("() => !document.querySelector('.related[aria-busy=\"true\"]')")
+    expected = api(site, f"/api/articles/{article_id}/related", k=5, source="Valley Courier")["results"]
+    shown = first.locator(".related-item a").evaluate_all("as => as.map(a => a.href)")
+    assert shown == [r["url"] for r in expected]
+
+
 def test_pagination_and_back_forward(fresh, site):
     open_search(fresh, site, q="city council")
     assert fresh.locator("#prev").is_disabled()

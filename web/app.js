@@ -277,12 +277,22 @@
     return body;
   }
 
-  function searchPath(state) {
-    const params = new URLSearchParams({ q: state.q, k: String(PAGE_SIZE), offset: String((state.page - 1) * PAGE_SIZE) });
+  function withFilters(params, state) {
     for (const source of state.sources) params.append("source", source);
     if (state.from) params.set("from", state.from);
     if (state.to) params.set("to", state.to);
-    return `/api/search?${params}`;
+    return params;
+  }
+
+  function searchPath(state) {
+    const params = new URLSearchParams({ q: state.q, k: String(PAGE_SIZE), offset: String((state.page - 1) * PAGE_SIZE) });
+    return `/api/search?${withFilters(params, state)}`;
+  }
+
+  function relatedPath(id) {
+    // Related articles honour the filters the reader has set, like the results they sit under.
+    const params = withFilters(new URLSearchParams({ k: String(RELATED_K) }), stateFromURL());
+    return `/api/articles/${encodeURIComponent(id)}/related?${params}`;
   }
 
   // --- rendering ------------------------------------------------------------------------------
@@ -445,7 +455,7 @@
       panel.replaceChildren(h("p", "related-status", "Finding related articles…"));
       panel.setAttribute("aria-busy", "true");
       try {
-        const body = await getJSON(`/api/articles/${encodeURIComponent(result.id)}/related?k=${RELATED_K}`);
+        const body = await getJSON(relatedPath(result.id));
         const items = Array.isArray(body.results) ? body.results : [];
         panel.replaceChildren(
           h("h4", "related-heading", "Related articles"),
