@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import uvicorn  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from search.api import create_app  # noqa: E402
+from search.live import serve_in_background  # noqa: E402
 from search.settings import Settings  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,32 +60,19 @@ def main() -> int:
         return 1
     ensure_index(args.index)
 
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(Settings(index=args.index)), host="127.0.0.1", port=args.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            print(f"the server could not start on port {args.port}; choose another with --port", file=sys.stderr)
-            return 1
-        time.sleep(0.05)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": args.width, "height": args.height})
-            page.goto(f"http://127.0.0.1:{args.port}/?{urlencode({'q': args.query})}")
-            page.locator(".result").first.wait_for()
-            page.wait_for_function("() => !document.querySelector('#source-note')")  # outlets loaded
-            page.wait_for_function("() => !document.querySelector('#results[aria-busy]')")
-            page.wait_for_timeout(400)  # let the results fade back in fully
-            page.mouse.move(0, 0)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(args.out))
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    app = create_app(Settings(index=args.index))
+    with serve_in_background(app, port=args.port) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": args.width, "height": args.height})
+        page.goto(f"{base}/?{urlencode({'q': args.query})}")
+        page.locator(".result").first.wait_for()
+        page.wait_for_function("() => !document.querySelector('#source-note')")  # outlets loaded
+        page.wait_for_function("() => !document.querySelector('#results[aria-busy]')")
+        page.wait_for_timeout(400)  # let the results fade back in fully
+        page.mouse.move(0, 0)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(args.out))
+        browser.close()
     print(f"wrote {args.out}")
     return 0
 

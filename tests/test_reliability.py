@@ -9,7 +9,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,6 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
@@ -31,6 +29,7 @@ from index.build import PAUSE_ENV, build
 from index.maintenance import rebuild
 from index.sources import load_sources
 from search.api import create_app
+from search.live import serve_in_background
 from search.searcher import Searcher
 from search.settings import Settings
 from tests.conftest import REPO, write_jsonl
@@ -144,30 +143,6 @@ def test_a_build_killed_at_any_stage_leaves_the_old_index_answering(tmp_path, en
 # --- 2. a live server through rebuilds and updates -----------------------------------------------------
 
 
-class LiveServer:
-    """uvicorn on a free loopback port, in a thread."""
-
-    def __init__(self, app) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.socket.close()
-
-
 WRITER = textwrap.dedent(
     """
     import json, sys
@@ -221,13 +196,13 @@ def test_a_live_server_answers_every_request_while_the_index_is_rebuilt(tmp_path
                         generations.add(response.json()["generation"])
 
     tram_id = Searcher.open(index_dir, encoder=encoder).search(QUERIES[0], k=1).results[0].id
-    with LiveServer(create_app(Settings(index=index_dir))) as server:
+    with serve_in_background(create_app(Settings(index=index_dir))) as url:
         mixes = [
             [("/api/search", {"q": q, "k": 5}) for q in QUERIES],
             [("/api/search", {"q": "quillwort1 fern", "mode": "lexical"}), ("/api/health", {})],
             [(f"/api/articles/{tram_id}", {}), (f"/api/articles/{tram_id}/related", {"k": 3}), ("/api/stats", {})],
         ]
-        clients = [threading.Thread(target=client_loop, args=(server.url, mix)) for mix in mixes]
+        clients = [threading.Thread(target=client_loop, args=(url, mix)) for mix in mixes]
         for thread in clients:
             thread.start()
         writer = subprocess.run(
@@ -241,7 +216,7 @@ def test_a_live_server_answers_every_request_while_the_index_is_rebuilt(tmp_path
         stop.set()
         for thread in clients:
             thread.join(timeout=60)
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=url) as client:
             found = {
                 n: [r["url"] for r in client.get("/api/search", params={"q": f"quillwort{n}"}).json()["results"]]
                 for n in range(3)
@@ -376,9 +351,9 @@ def test_bench_load_reports_every_level_and_stops_by_itself(sample_index, capsys
     spec = importlib.util.spec_from_file_location("bench_load", REPO / "scripts" / "bench_load.py")
     bench = sys.modules["bench_load"] = importlib.util.module_from_spec(spec)  # dataclasses look it up
     spec.loader.exec_module(bench)
-    with LiveServer(create_app(Settings(index=sample_index))) as server:
+    with serve_in_background(create_app(Settings(index=sample_index))) as url:
         started = time.perf_counter()
-        code = bench.main(["--url", server.url, "--clients", "1,4", "--seconds", "5", "--max-requests", "20", "--json"])
+        code = bench.main(["--url", url, "--clients", "1,4", "--seconds", "5", "--max-requests", "20", "--json"])
         assert time.perf_counter() - started < 60
     assert code == 0
     levels = json.loads(capsys.readouterr().out)

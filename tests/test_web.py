@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,25 +16,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from urllib.request import urlopen
 
 import pytest
-import uvicorn
 
 from index.build import build
+from scripts.screenshot import CHROMIUM, CHROMIUM_ARGS
 from search.api import create_app
+from search.live import serve_in_background
 from search.settings import Settings
 from tests.conftest import write_jsonl
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
 
 PAYLOAD_SCRIPT = "<script>window.__pwned=1</script>"
@@ -74,32 +62,11 @@ INJECTION_RECORDS = [
 # --- servers ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serve(index_dir: Path) -> Iterator[str]:
     """The API app over `index_dir` on a free localhost port, for the duration of the block."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(index=index_dir)), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_background(create_app(Settings(index=index_dir))) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
