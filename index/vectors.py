@@ -42,6 +42,10 @@ def search(
     index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, passage ids) of the k nearest passages; `allowed` restricts the search to those ids."""
+    # One query is too small to split: a 2-thread OpenMP team made a flat search over 54k passages
+    # 24 ms instead of 3.7 ms (scripts/bench_query.py), and BM25 runs beside it anyway. The setting
+    # is per thread in OpenMP, so it is made here, on the thread that searches, and costs nothing.
+    faiss.omp_set_num_threads(1)
     query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
     k = min(k, index.ntotal)
     if k <= 0:
