@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import dedupe, layout, vectors
+from index import dedupe, layout, lexical, vectors
 from index.chunking import ChunkingParams, chunk_text, encoder_input
 from index.encoder import Encoder
 from index.errors import EncoderMismatchError, IndexBusyError, IndexMissingError, NewsdeskError
@@ -160,6 +160,7 @@ class GenerationWriter:
         self.report = BuildReport()
         self.seen: set[str] = set()  # ids met in this build: written, unchanged, or merged into
         self.signatures: dict[str, bytes] = {}  # new or changed articles, to be given a story
+        self.vector_kind: str | None = None  # the vector index type when forced (reindex-vectors); else by size
         self.started = time.perf_counter()
 
     def add(
@@ -211,7 +212,7 @@ def writing(
         writer = GenerationWriter(index_dir, generation, store, previous, encoder, params, reuse)
         try:
             yield writer
-            if previous and live and not fresh and writer.store.db.total_changes == 0:
+            if previous and live and not fresh and writer.store.db.total_changes == 0 and writer.vector_kind is None:
                 _discard_unchanged(writer, live)  # nothing to publish: a cron update that found nothing new
             else:
                 finish_generation(writer)
@@ -235,8 +236,9 @@ def finish_generation(writer: GenerationWriter) -> BuildReport:
     pause_point("writing")
     counts = store.counts()
     report.articles, report.passages, report.stories = counts["articles"], counts["passages"], counts["stories"]
+    lexical.export_postings(store.db, writer.generation.lexical)
     described = writer.encoder.describe() if writer.encoder else previous["encoder"]
-    kind = vectors.choose_index_type(report.passages)
+    kind = writer.vector_kind or vectors.choose_index_type(report.passages)
     index = vectors.build_index(int(described["dimension"]), store.iter_vectors(), kind)
     vectors.write_index(index, writer.generation.faiss)
     store.close()

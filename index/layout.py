@@ -45,6 +45,10 @@ class Generation:
     def faiss(self) -> Path:
         return self.path / "vectors.faiss"
 
+    @property
+    def lexical(self) -> Path:
+        return self.path / "lexical.npz"
+
 
 def default_index_dir() -> Path:
     return Path(os.environ.get("NEWSDESK_INDEX", "var/index"))

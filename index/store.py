@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from index.lexical import FTS_TOKENIZER
 from index.model import Article, Passage
 from index.normalize import canonical_url
 
 SCHEMA_VERSION = 1
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
     url TEXT,
@@ -64,7 +65,7 @@ CREATE INDEX IF NOT EXISTS passages_input ON passages(input_hash);
 
 -- Contentless: the text already lives in `passages`; rows are removed with the 'delete' command.
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, text, content='', tokenize='porter unicode61 remove_diacritics 2'
+    title, text, content='', tokenize='{FTS_TOKENIZER}'
 );
 
 CREATE TABLE IF NOT EXISTS stories (

@@ -5,18 +5,15 @@ highlighting and related articles, over one generation of an index directory.
 from __future__ import annotations
 
 import json
-import re
 import threading
-import weakref
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from index import layout, vectors
+from index import layout, lexical, vectors
 from index.build import check_encoder
 from index.encoder import Encoder, load_encoder
 from index.errors import ArticleNotFoundError, InvalidQueryError
@@ -27,6 +24,7 @@ from search.results import ArticleView, OtherCopy, PassageHit, SearchResponse, S
 from search.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")
+MAX_QUERY_TERMS = 32  # words of a query given to BM25; a pasted paragraph would otherwise score every passage
 
 
 @dataclass(slots=True, frozen=True)
@@ -60,10 +58,26 @@ class Filters:
 class _Candidate:
     passage_id: int
     article_id: str
-    start: int
-    end: int
-    text: str
-    score: float = 0.0  # the retriever's own score: cosine for dense, -bm25 for lexical
+    score: float = 0.0  # the retriever's own score: cosine for dense, BM25 for lexical
+
+
+class _PassageArticles:
+    """Passage id -> article id, in memory: fusion and grouping need only that, so candidates are
+    not read from SQLite; the text of the few passages shown is read once the page is known."""
+
+    def __init__(self, store: Store) -> None:
+        rows = store.db.execute("SELECT id, article_id FROM passages ORDER BY id").fetchall()
+        self.passage_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        self.article_ids = [r[1] for r in rows]
+
+    def candidates(self, passage_ids: np.ndarray, scores: np.ndarray) -> list[_Candidate]:
+        at = np.searchsorted(self.passage_ids, passage_ids)
+        at[at >= len(self.passage_ids)] = 0
+        return [
+            _Candidate(int(pid), self.article_ids[i], float(score))
+            for pid, i, score in zip(passage_ids.tolist(), at.tolist(), scores.tolist(), strict=True)
+            if len(self.passage_ids) and self.passage_ids[i] == pid  # a vector without a row is skipped
+        ]
 
 
 class _LRU:
@@ -98,9 +112,10 @@ class Searcher:
         self._local = threading.local()
         self._query_vectors = _LRU(settings.query_cache_size)
         self._allowed = _LRU(64)
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsdesk-lexical")
-        # A server drops a searcher when a new generation is published; its threads go with it.
-        weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._allowed_lexical = _LRU(64)
+        self.passage_articles = _PassageArticles(self.store)
+        self.lexical_index = self._open_lexical()
+        self._stemmer = lexical.QueryStemmer()
 
     @classmethod
     def open(
@@ -118,6 +133,13 @@ class Searcher:
         searcher = cls(index_dir, manifest, generation, encoder, settings)
         searcher._pin = pin
         return searcher
+
+    def _open_lexical(self) -> lexical.LexicalIndex:
+        weights = (self.settings.bm25_title_weight, self.settings.bm25_text_weight)
+        if self.generation.lexical.is_file():
+            return lexical.LexicalIndex.load(self.generation.lexical, *weights)
+        # A generation written before postings were exported: read them from FTS5 (slower start).
+        return lexical.LexicalIndex(lexical.read_postings(self.store.db), *weights)
 
     @property
     def store(self) -> Store:
@@ -153,30 +175,36 @@ class Searcher:
             depth *= 4
         page = grouped[offset : offset + k]
         terms = query_terms(query)
-        all_hits = {c.passage_id: c for c in (*dense, *lexical)}
         passage_scores = self._passage_scores(mode, dense, lexical)
+        extras: dict[str, list[int]] = {}
+        if passages:
+            shown = {group[0][0] for group in page}
+            owner = {c.passage_id: c.article_id for c in (*dense, *lexical)}
+            for passage_id in sorted(passage_scores, key=lambda pid: -passage_scores[pid]):
+                article_id = owner[passage_id]
+                if article_id in shown and passage_id != best[article_id].passage_id:
+                    extras.setdefault(article_id, []).append(passage_id)
         articles = self.store.articles([aid for group in page for aid, _ in group])
+        texts = self._passages(
+            [best[group[0][0]].passage_id for group in page]
+            + [pid for ids in extras.values() for pid in ids[:passages]]
+        )
         results = []
         for group in page:
             (lead_id, score), others = group[0], group[1:]
-            article = articles[lead_id]
-            top = best[lead_id]
-            extra = sorted(
-                (c for c in all_hits.values() if c.article_id == lead_id and c.passage_id != top.passage_id),
-                key=lambda c: -passage_scores.get(c.passage_id, 0.0),
-            )[:passages]
+            top = texts[best[lead_id].passage_id]
             more = [
                 PassageHit(
-                    c.text,
-                    c.start,
-                    c.end,
-                    highlight_spans(c.text, terms),
-                    round(passage_scores.get(c.passage_id, 0.0), 6),
+                    texts[pid].text,
+                    texts[pid].start,
+                    texts[pid].end,
+                    highlight_spans(texts[pid].text, terms),
+                    round(passage_scores.get(pid, 0.0), 6),
                 )
-                for c in extra
+                for pid in extras.get(lead_id, [])[:passages]
             ]
             copies = [articles[aid] for aid, _ in others]
-            results.append(_result(article, top, score, copies, highlight_spans(top.text, terms), more))
+            results.append(_result(articles[lead_id], top, score, copies, highlight_spans(top.text, terms), more))
         return SearchResponse(
             query=query, mode=mode, offset=offset, k=k, results=results, has_more=len(grouped) > offset + k
         )
@@ -201,15 +229,11 @@ class Searcher:
     def _retrieve(
         self, query: str, mode: str, depth: int, filters: Filters
     ) -> tuple[list[_Candidate], list[_Candidate]]:
-        if mode == "dense":
-            return self._dense(self.query_vector(query), depth, filters), []
-        if mode == "lexical":
-            return [], self._lexical(query, depth, filters)
-        # FTS5 and FAISS both release the GIL: run BM25 beside the embedding + vector search, so a
-        # hybrid query costs about the slower of the two rather than their sum.
-        lexical = self._pool.submit(self._lexical, query, depth, filters)
-        dense = self._dense(self.query_vector(query), depth, filters)
-        return dense, lexical.result()
+        # BM25 from the in-memory postings takes about a millisecond: handing it to another thread
+        # to overlap with the vector search would cost about as much as it saves.
+        dense = self._dense(self.query_vector(query), depth, filters) if mode != "lexical" else []
+        lexical = self._lexical(query, depth, filters) if mode != "dense" else []
+        return dense, lexical
 
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (benchmarks use this to time embedding every query)."""
@@ -233,46 +257,24 @@ class Searcher:
 
     def _dense(self, vector: np.ndarray, depth: int, filters: Filters) -> list[_Candidate]:
         scores, ids = vectors.search(self.vector_index, vector, depth, self._allowed_ids(filters))
-        rows = self._passages([int(i) for i in ids])
-        return [
-            _Candidate(int(i), *rows[int(i)], score=float(s))
-            for i, s in zip(ids, scores, strict=True)
-            if int(i) in rows
-        ]
+        return self.passage_articles.candidates(ids, scores)
 
     def _lexical(self, query: str, depth: int, filters: Filters) -> list[_Candidate]:
-        match = fts_query(query)
-        if not match:
-            return []
-        weights = (self.settings.bm25_title_weight, self.settings.bm25_text_weight)
-        if not filters.active:
-            # Rank inside FTS5 alone and join only the top rows: joining every match first costs
-            # more than the ranking itself on common words.
-            rows = self.store.db.execute(
-                "SELECT s.id, p.article_id, p.start, p.end, p.text, s.score FROM ("
-                "SELECT rowid AS id, -bm25(passages_fts, ?, ?) AS score FROM passages_fts "
-                "WHERE passages_fts MATCH ? ORDER BY score DESC LIMIT ?) s "
-                "JOIN passages p ON p.id = s.id ORDER BY s.score DESC",
-                [*weights, match, depth],
-            )
-            return [_Candidate(*row) for row in rows]
-        where, params = filters.sql()
-        rows = self.store.db.execute(
-            "SELECT f.rowid, p.article_id, p.start, p.end, p.text, -bm25(passages_fts, ?, ?) FROM passages_fts f "
-            "JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id "
-            f"WHERE passages_fts MATCH ? AND {where} ORDER BY 6 DESC LIMIT ?",
-            [*weights, match, *params, depth],
-        )
-        return [_Candidate(*row) for row in rows]
+        terms = self._stemmer.terms(" ".join(query_terms(query)[:MAX_QUERY_TERMS]))
+        allowed = None
+        if filters.active:
+            ids = self._allowed_ids(filters)
+            allowed = self._allowed_lexical.get(filters, lambda: self.lexical_index.allowed_mask(ids))
+        ids, scores = self.lexical_index.search(terms, depth, allowed)
+        return self.passage_articles.candidates(ids, scores)
 
-    def _passages(self, ids: list[int]) -> dict[int, tuple[str, int, int, str]]:
+    def _passages(self, ids: list[int]) -> dict[int, PassageHit]:
+        """The text and place of the passages shown, read in one query."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.store.db.execute(
-            f"SELECT id, article_id, start, end, text FROM passages WHERE id IN ({marks})", ids
-        )
-        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+        rows = self.store.db.execute(f"SELECT id, text, start, end FROM passages WHERE id IN ({marks})", ids)
+        return {r[0]: PassageHit(r[1], r[2], r[3]) for r in rows}
 
     def _passage_scores(self, mode, dense, lexical) -> dict[int, float]:
         rankings = [[c.passage_id for c in dense], [c.passage_id for c in lexical]]
@@ -397,10 +399,11 @@ class Searcher:
             depth *= 4
         page = grouped[offset : offset + k]
         articles = self.store.articles([aid for group in page for aid, _ in group])
+        texts = self._passages([best[group[0][0]].passage_id for group in page])
         results = []
         for group in page:
             (lead_id, score), others = group[0], group[1:]
-            lead, top = articles[lead_id], best[lead_id]
+            lead, top = articles[lead_id], texts[best[lead_id].passage_id]
             results.append(_result(lead, top, score, [articles[aid] for aid, _ in others], [], []))
         return SearchResponse(
             query=article.title, mode="related", offset=offset, k=k, results=results, has_more=len(grouped) > offset + k
@@ -428,18 +431,9 @@ class Searcher:
         )
 
 
-_FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_query(query: str) -> str:
-    """An FTS5 MATCH expression: the query's content words OR-ed, each quoted so no word is syntax."""
-    terms = query_terms(query)[:32]
-    return " OR ".join(f'"{t}"' for t in terms if _FTS_TOKEN.fullmatch(t))
-
-
 def _result(
     article: StoredArticle,
-    top: _Candidate,
+    top: PassageHit,
     score: float,
     copies: list[StoredArticle],
     highlights: list[tuple[int, int]],

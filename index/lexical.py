@@ -1,0 +1,171 @@
+"""BM25 over the FTS5 table's own postings, held as arrays for the query path.
+
+FTS5 tokenizes every passage (porter over unicode61) and keeps the postings; it stays the source of
+truth. But ranking an OR query inside FTS5 costs about a microsecond per matching row, and a news
+question of ten content words matches half of rtqa-5k's 54k passages: 22-29 ms p50, most of a
+hybrid query. So each generation also gets its postings exported once, at build time, as per-term
+arrays of (passage, term frequency per column) in `lexical.npz`. A query then looks up its stemmed
+terms, gathers their precomputed BM25 impacts and sums them with one `bincount`: the scores of FTS5's
+own `bm25()` (same k1, b, idf, column weights and document lengths; tests/test_lexical.py compares
+them) in about a millisecond. Queries are stemmed by FTS5 itself (an in-memory table with the same
+tokenizer), so query and passage terms always agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import IndexFormatError
+
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+FTS_COLUMNS = ("title", "text")
+LEXICAL_FILE = "lexical.npz"
+FORMAT = 1
+
+# FTS5's bm25() constants (fts5_aux.c); changing them would break agreement with FTS5.
+K1 = 1.2
+B = 0.75
+MIN_IDF = 1e-6
+
+
+def export_postings(db: sqlite3.Connection, path: Path, table: str = "passages_fts") -> None:
+    """Write the postings of FTS5 table `table` (in `db`'s main schema) to `path` (.npz)."""
+    with open(path, "wb") as handle:
+        np.savez(handle, **read_postings(db, table))
+
+
+def read_postings(db: sqlite3.Connection, table: str = "passages_fts") -> dict[str, np.ndarray]:
+    """The postings of FTS5 table `table` as arrays: per term, its documents and per-column frequencies."""
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.newsdesk_instances USING fts5vocab(main, {table}, instance)")
+    try:
+        # One row per term, its instances concatenated in the vocabulary's own (term, rowid) order:
+        # SQLite does the grouping in C and numpy parses the lists, so 7.5M instances take ~2.5 s
+        # instead of ~6 s of Python tuples.
+        terms, rowid_lists, title_flags = [], [], []
+        for term, rowids, flags in db.execute(
+            "SELECT term, group_concat(doc), group_concat(col = 'title', '') FROM temp.newsdesk_instances GROUP BY term"
+        ):
+            terms.append(term)
+            rowid_lists.append(rowids)
+            title_flags.append(flags)
+    finally:
+        db.execute("DROP TABLE temp.newsdesk_instances")
+    rows = int(db.execute(f"SELECT count(*) FROM {table}_docsize").fetchone()[0])
+    return _postings_arrays(terms, rowid_lists, title_flags, rows)
+
+
+def _postings_arrays(terms: list[str], rowid_lists: list[str], title_flags: list[str], rows: int) -> dict:
+    counts = np.fromiter((len(f) for f in title_flags), dtype=np.int64, count=len(title_flags))
+    if counts.sum():
+        instance_rowids = np.fromstring(",".join(rowid_lists), dtype=np.int64, sep=",")
+    else:
+        instance_rowids = np.empty(0, dtype=np.int64)
+    in_title = np.frombuffer("".join(title_flags).encode("ascii"), dtype=np.uint8) == ord("1")
+    instance_terms = np.repeat(np.arange(len(terms), dtype=np.int64), counts)
+    doc_ids, instance_docs = np.unique(instance_rowids, return_inverse=True)
+    doc_lengths = np.bincount(instance_docs, minlength=len(doc_ids)).astype(np.int32)
+    # One posting per (term, document): its term frequency in each column.
+    key = instance_terms * max(len(doc_ids), 1) + instance_docs
+    postings, posting_of_instance = np.unique(key, return_inverse=True)
+    tf_title = np.bincount(posting_of_instance, weights=in_title, minlength=len(postings))
+    tf_text = np.bincount(posting_of_instance, weights=~in_title, minlength=len(postings))
+    posting_terms = postings // max(len(doc_ids), 1)
+    indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(posting_terms, minlength=len(terms)), out=indptr[1:])
+    return {
+        "format": np.array([FORMAT]),
+        "rows": np.array([rows]),
+        "terms": np.array("\n".join(terms).encode("utf-8")),
+        "indptr": indptr,
+        "docs": (postings % max(len(doc_ids), 1)).astype(np.int32),
+        # A term more than 65,535 times in one passage column is not a passage any more.
+        "tf_title": np.minimum(tf_title, 65535).astype(np.uint16),
+        "tf_text": np.minimum(tf_text, 65535).astype(np.uint16),
+        "doc_ids": doc_ids,
+        "doc_lengths": doc_lengths,
+    }
+
+
+class LexicalIndex:
+    """BM25 impacts per posting, computed once at open for the given column weights."""
+
+    def __init__(self, arrays, title_weight: float = 1.0, text_weight: float = 1.0) -> None:
+        if int(arrays["format"][0]) != FORMAT:
+            raise IndexFormatError(f"lexical postings format {int(arrays['format'][0])}; expected {FORMAT}")
+        raw_terms = bytes(arrays["terms"]).decode("utf-8")
+        self.term_ids = {term: i for i, term in enumerate(raw_terms.split("\n"))} if raw_terms else {}
+        self.indptr = arrays["indptr"]
+        self.docs = arrays["docs"]
+        self.doc_ids = arrays["doc_ids"]
+        rows = int(arrays["rows"][0])
+        lengths = arrays["doc_lengths"].astype(np.float64)
+        average = lengths.sum() / rows if rows else 1.0
+        frequency = np.diff(self.indptr)
+        idf = np.log((rows - frequency + 0.5) / (frequency + 0.5))
+        idf[idf <= 0.0] = MIN_IDF
+        tf = title_weight * arrays["tf_title"].astype(np.float64) + text_weight * arrays["tf_text"].astype(np.float64)
+        norm = K1 * (1 - B + B * lengths / average)
+        impact = np.repeat(idf, frequency) * tf * (K1 + 1) / (tf + norm[self.docs])
+        self.impacts = impact.astype(np.float32)
+
+    @classmethod
+    def load(cls, path: Path, title_weight: float = 1.0, text_weight: float = 1.0) -> LexicalIndex:
+        try:
+            with np.load(path) as arrays:
+                return cls({name: arrays[name] for name in arrays.files}, title_weight, text_weight)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexFormatError(f"cannot read {path}: {exc}") from exc
+
+    def allowed_mask(self, passage_ids: np.ndarray) -> np.ndarray:
+        """Which postings documents a filter keeps, from the passage ids it allows."""
+        return np.isin(self.doc_ids, passage_ids, assume_unique=False)
+
+    def search(
+        self, terms: dict[str, int], depth: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids, BM25 scores) of the `depth` best passages matching any of the stemmed `terms`
+        (term -> times it occurs in the query: FTS5 scores each occurrence, so "featured" and
+        "featuring" count twice, and so does this)."""
+        found = sorted((self.term_ids[t], n) for t, n in terms.items() if t in self.term_ids)
+        if not found or depth <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        slices = [(slice(self.indptr[t], self.indptr[t + 1]), n) for t, n in found]
+        docs = np.concatenate([self.docs[s] for s, _ in slices])
+        impacts = np.concatenate([self.impacts[s] * n if n > 1 else self.impacts[s] for s, n in slices])
+        scores = np.bincount(docs, weights=impacts, minlength=len(self.doc_ids))
+        if allowed is not None:
+            scores[~allowed] = 0.0
+        matched = np.flatnonzero(scores)
+        if len(matched) > depth:
+            matched = matched[np.argpartition(-scores[matched], depth - 1)[:depth]]
+        # Best first; equal scores in passage order, so results are stable from run to run.
+        order = np.lexsort((matched, -scores[matched]))
+        best = matched[order]
+        return self.doc_ids[best], scores[best]
+
+
+class QueryStemmer:
+    """Query words to FTS5 terms, by FTS5's own tokenizer: one in-memory table per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(":memory:", check_same_thread=True)
+            db.execute(f"CREATE VIRTUAL TABLE q USING fts5(text, tokenize='{FTS_TOKENIZER}')")
+            db.execute("CREATE VIRTUAL TABLE q_terms USING fts5vocab(q, row)")
+            self._local.db = db
+        return db
+
+    def terms(self, text: str) -> dict[str, int]:
+        """FTS5 terms of `text`, each with the number of times it occurs."""
+        db = self._db()
+        db.execute("DELETE FROM q")
+        db.execute("INSERT INTO q(text) VALUES (?)", (text,))
+        return dict(db.execute("SELECT term, cnt FROM q_terms"))
