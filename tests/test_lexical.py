@@ -57,7 +57,7 @@ def test_scores_equal_fts5_bm25(sample_index: Path, live_db: sqlite3.Connection,
 def test_depth_keeps_the_best_and_filters_keep_only_allowed(sample_index: Path, live_db) -> None:
     lexical = LexicalIndex.load(layout.live_generation(sample_index).lexical)
     terms = QueryStemmer().terms("wind energy power prices")
-    all_ids, all_scores = lexical.search(terms, depth=10_000)
+    all_ids, _ = lexical.search(terms, depth=10_000)
     assert len(all_ids) > 5
     top_ids, _ = lexical.search(terms, depth=3)
     assert top_ids.tolist() == all_ids[:3].tolist()

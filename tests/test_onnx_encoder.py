@@ -15,7 +15,7 @@ import pytest
 
 from index.encoder import Encoder
 from index.errors import NewsdeskError
-from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder
+from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder, _feeds
 
 NEWS = [
     "The central bank left interest rates unchanged on Wednesday, signalling cuts later in the year.",
@@ -85,6 +85,18 @@ def test_input_order_is_restored_after_sorting(int8: OnnxInt8Encoder) -> None:
     shuffled = int8.encode([texts[i] for i in permutation], batch_size=2)
     np.testing.assert_allclose(shuffled, forward[permutation], atol=1e-6)
     assert int8.encode([]).shape == (0, 384)
+
+
+def test_the_query_session_computes_what_the_batch_session_does(int8: OnnxInt8Encoder) -> None:
+    # Queries run on a one-thread session, batches on the multi-thread one: same model, same numbers.
+    feeds = _feeds(int8._tokenizers.batch.encode_batch(NEWS[:3]), int8._inputs)
+    single = int8._single_thread_session().run(None, feeds)[0]
+    shared = int8._session.run(None, feeds)[0]
+    np.testing.assert_allclose(single, shared, atol=1e-5)
+    # Alone or in a batch a text's vector differs a little (dynamic int8 scales each call's activations
+    # by that call's range), never materially.
+    alone = np.vstack([int8.encode([text]) for text in NEWS[:6]])
+    assert (np.sum(alone * int8.encode(NEWS[:6]), axis=1) > 0.99).all()
 
 
 def test_progress_counts_every_text(int8: OnnxInt8Encoder) -> None:
