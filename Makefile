@@ -40,10 +40,15 @@ test: install browser lint
 test-all: install browser lint
 	NEWSDESK_SLOW=1 $(BIN)/pytest -q
 
+# Every benchmark on ../shared/data (each says "skipped" when its data is absent). bench_index embeds
+# rtqa-5k three times (newsdesk int8, plain sentence-transformers, txtai): about an hour on 2 cores.
+# bench_query reads the txtai index bench_index leaves in var/bench. Figures: docs/benchmarks.md.
 bench: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python scripts/bench_encode.py
-	$(BIN)/python scripts/bench_query.py
+	$(BIN)/python scripts/bench_index.py
+	$(BIN)/python scripts/bench_query.py --index var/bench/newsdesk
+	$(BIN)/python scripts/bench_ann.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

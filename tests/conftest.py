@@ -28,7 +28,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
+    """The default encoder, as `newsdesk index` loads it (int8 ONNX, built once into ~/.cache/newsdesk)."""
     return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def torch_encoder() -> Encoder:
+    """The fp32 sentence-transformers encoder the int8 one is checked against."""
+    return load_encoder(backend="torch")
 
 
 @pytest.fixture(scope="session")

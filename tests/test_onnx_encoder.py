@@ -51,31 +51,31 @@ def int8(int8_cache) -> OnnxInt8Encoder:
     return OnnxInt8Encoder(cache_dir=int8_cache)
 
 
-def test_describes_itself_as_the_same_model_on_another_backend(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
-    mine, theirs = int8.describe(), encoder.describe()
+def test_describes_itself_as_the_same_model_on_another_backend(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
+    mine, theirs = int8.describe(), torch_encoder.describe()
     assert mine["backend"] == "int8"
     assert {k: v for k, v in mine.items() if k != "backend"} == {k: v for k, v in theirs.items() if k != "backend"}
     assert int8.max_tokens == 256
 
 
-def test_vectors_match_torch(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
-    ours, reference = int8.encode(NEWS), encoder.encode(NEWS)
+def test_vectors_match_torch(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
+    ours, reference = int8.encode(NEWS), torch_encoder.encode(NEWS)
     assert ours.shape == (len(NEWS), 384) and ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert ((ours * reference).sum(axis=1) >= 0.98).all()
 
 
-def test_nearest_passages_agree_with_torch(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
+def test_nearest_passages_agree_with_torch(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
     expected = list(range(len(QUESTIONS)))
-    for backend in (int8, encoder):
+    for backend in (int8, torch_encoder):
         scores = backend.encode(QUESTIONS) @ backend.encode(NEWS).T
         assert scores.argmax(axis=1).tolist() == expected, backend.backend
 
 
-def test_long_texts_are_truncated_like_torch(int8: OnnxInt8Encoder, encoder: Encoder) -> None:
+def test_long_texts_are_truncated_like_torch(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
     long_text = " ".join(NEWS * 12)  # ~1,000 word pieces, four times the model's limit
-    assert int8.count_tokens([long_text, NEWS[0]]) == encoder.count_tokens([long_text, NEWS[0]])
-    assert float(int8.encode([long_text])[0] @ encoder.encode([long_text])[0]) >= 0.98
+    assert int8.count_tokens([long_text, NEWS[0]]) == torch_encoder.count_tokens([long_text, NEWS[0]])
+    assert float(int8.encode([long_text])[0] @ torch_encoder.encode([long_text])[0]) >= 0.98
 
 
 def test_input_order_is_restored_after_sorting(int8: OnnxInt8Encoder) -> None:
@@ -143,7 +143,7 @@ def test_models_without_mean_pooling_are_refused(tmp_path: Path) -> None:
 
 
 def test_splitting_batches_into_small_runs_changes_nothing_material(
-    int8: OnnxInt8Encoder, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+    int8: OnnxInt8Encoder, torch_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texts = [*NEWS, " ".join(NEWS[:3]), " ".join(NEWS)]
     whole = int8.encode(texts)
@@ -152,4 +152,4 @@ def test_splitting_batches_into_small_runs_changes_nothing_material(
     # Activations are quantized with one scale per call, so a text's vector shifts a little with the
     # company it is encoded in (cosine ≈ 0.99), never by more than int8 differs from fp32.
     assert ((whole * split).sum(axis=1) >= 0.98).all()
-    assert ((split * encoder.encode(texts)).sum(axis=1) >= 0.98).all()
+    assert ((split * torch_encoder.encode(texts)).sum(axis=1) >= 0.98).all()
