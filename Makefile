@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python scripts/bench_encode.py
 	$(BIN)/python scripts/bench_index.py
-	$(BIN)/python scripts/bench_query.py --index var/bench/newsdesk
+	$(BIN)/python scripts/bench_query.py
 	$(BIN)/python scripts/bench_ann.py
 
 clean:

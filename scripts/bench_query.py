@@ -1,6 +1,6 @@
 """Query latency per mode on the dev questions, query embedding included (no vector cache hits), against peers.
 
-    python scripts/bench_query.py [--index var/rtqa] [--questions ../shared/data/eval/questions_dev.jsonl]
+    python scripts/bench_query.py [--index var/bench/newsdesk] [--questions ../shared/data/eval/questions_dev.jsonl]
                                   [--workdir var/bench] [--peers txtai txtai-dense bm25s] [--build-peers]
 
 Prints p50 / p95 / p99 milliseconds per system and mode plus recall@10 and MRR@10 of the same runs, then
@@ -168,7 +168,8 @@ def peer_rows(args: argparse.Namespace, questions: list[dict]) -> list[Row]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=REPO / "var" / "rtqa")
+    # The index scripts/bench_index.py built: the peers search the passages exported from it.
+    parser.add_argument("--index", type=Path, default=REPO / "var" / "bench" / "newsdesk")
     parser.add_argument("--questions", type=Path, default=DATA / "eval" / "questions_dev.jsonl")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "dense", "lexical"])
     parser.add_argument("--rounds", type=int, default=1, help="passes over the questions per mode")
