@@ -1,4 +1,5 @@
-"""Changing an index after it is built: remove articles, rebuild it from its sources, update it.
+"""Changing an index after it is built: remove articles, rebuild it from its sources, update it,
+rebuild its vector index.
 
 Every operation writes a new generation through `index.build.writing`, under the same lock as a
 build, so a running server switches to the result atomically and two jobs never interleave.
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index import layout
+from index import layout, vectors
 from index.build import BuildReport, ProgressFactory, _no_progress, build_lock, writing
 from index.encoder import DEFAULT_BACKEND, Encoder, load_encoder
 from index.errors import IndexMissingError, NewsdeskError
@@ -69,6 +70,37 @@ def remove(index_dir: Path, keys: Iterable[str]) -> RemoveReport:
     report.articles, report.passages = counts["articles"], counts["passages"]
     report.seconds = round(time.perf_counter() - started, 2)
     return report
+
+
+@dataclass(slots=True)
+class ReindexReport:
+    """What `reindex_vectors` did: the vector index type before and after, over how many passages."""
+
+    previous: str
+    kind: str
+    passages: int = 0
+    generation: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def reindex_vectors(index_dir: Path, kind: str | None = None) -> ReindexReport:
+    """Rebuild the FAISS file from the vectors stored in SQLite, as type `kind` (default: the one its size
+    calls for), in a new generation published like a build's. Nothing is embedded; the store is unchanged."""
+    started = time.perf_counter()
+    if kind is not None and kind not in vectors.KINDS:
+        raise NewsdeskError(f"unknown vector index type {kind!r}; choose from {', '.join(vectors.KINDS)}")
+    with writing(index_dir) as writer:
+        writer.vector_kind = kind or vectors.choose_index_type(writer.store.counts()["passages"])
+    return ReindexReport(
+        previous=writer.previous.get("vector_index", vectors.FLAT),
+        kind=writer.vector_kind,
+        passages=writer.report.passages,
+        generation=writer.report.generation,
+        seconds=round(time.perf_counter() - started, 2),
+    )
 
 
 def encoder_for(index_dir: Path, model: str | None = None, backend: str | None = None) -> Encoder:

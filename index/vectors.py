@@ -1,32 +1,78 @@
 """The FAISS vector index: passage vectors keyed by passage id, derived from the store.
 
-The index type follows the collection's size. Everything here can be rebuilt from SQLite at any time.
+The index type follows the collection's size (`choose_index_type`): an exact scan while that is fast
+enough, an HNSW graph past it. Everything here can be rebuilt from SQLite at any time
+(`newsdesk reindex-vectors`). Both kinds keep the full float vectors, so scores are true cosines.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-EXACT = "flat"
+FLAT = "flat"  # exact inner product: a query scans every vector
+HNSW = "hnsw"  # a graph over the full vectors: a query visits a few thousand of them
+# Also measured, and left out: sq8 (flat, quantized) does not change how a scan scales; ivf_sq8 was as fast
+# at depth and 4.6x smaller, but the nprobe it needed swung from 7-10 % of the lists (real questions) to
+# 0.3 % (synthetic 1M), where HNSW's efSearch held steady; hnsw_sq8 builds as slowly as hnsw and scores
+# approximately (docs/benchmarks.md).
+KINDS = (FLAT, HNSW)
+
+# Measured with scripts/bench_ann.py (docs/benchmarks.md), one core per query as the searcher runs it:
+# a flat scan at the searcher's depth (k=200) passes 5 ms per query near 60k vectors (60.2k synthetic,
+# 60.4k real passages; 52k-58k in a more loaded run), while HNSW answers in 0.6-1.5 ms from 25k to a
+# million with recall@10 and recall@200 >= 0.98. Below this size the scan is exact, builds in no time
+# and is fast enough.
+HNSW_FROM = 60_000
+
+HNSW_M = 32  # links per node: 270 bytes a vector beside its 1,536; 412 s of one core to build a million
+HNSW_EF_CONSTRUCTION = 80
+# The walk keeps the ef best nodes it has seen; ef well above k makes the last of the k right. Measured
+# needs for recall >= 0.98: ef up to 96 for k=10 and up to 400 for k=200, on real passages (25k-114k) and
+# synthetic ones (25k-1M); dev-question retrieval with ef 600 at k=200 scored the same as flat (ef 200: lower).
+HNSW_EF_SEARCH = 128  # at least this
+HNSW_EF_PER_RESULT = 3  # and this many per result asked for
+# A filtered search scans the allowed vectors (cost ~ allowed) or walks the graph keeping ef / share nodes
+# to meet ef allowed ones (cost ~ ef / share graph steps, each dearer than a scanned vector). Measured,
+# the two cost the same near a share of 0.4 at 100k vectors and 0.1 at 1M (part (d)): where
+# allowed * share = HNSW_SCAN_FACTOR * ef, with ef = 600 at the searcher's depth. Scans below that.
+HNSW_SCAN_FACTOR = 25
 
 
 def choose_index_type(count: int) -> str:
-    """Exact inner product for now; compressed / graph types are chosen by measurement (scripts/bench_ann.py)."""
-    return EXACT
+    """The index type for `count` passages: exact while small, HNSW from `HNSW_FROM` on."""
+    return HNSW if count >= HNSW_FROM else FLAT
 
 
-def build_index(dimension: int, batches: Iterable[tuple[np.ndarray, np.ndarray]], kind: str = EXACT) -> faiss.Index:
-    """An id-mapped inner-product index over (ids, vectors) batches."""
-    if kind != EXACT:
-        raise ValueError(f"unknown vector index type {kind!r}; choose from {EXACT!r}")
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+def new_index(kind: str, dimension: int) -> faiss.Index:
+    """An empty inner-product index of `kind`, keyed by passage id."""
+    if kind == FLAT:
+        inner = faiss.IndexFlatIP(dimension)
+    elif kind == HNSW:
+        inner = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        raise ValueError(f"unknown vector index type {kind!r}; choose from {', '.join(KINDS)}")
+    return faiss.IndexIDMap2(inner)
+
+
+def build_index(dimension: int, batches: Iterable[tuple[np.ndarray, np.ndarray]], kind: str = FLAT) -> faiss.Index:
+    """An index of `kind` over (ids, vectors) batches. Neither kind needs training, so one pass will do."""
+    index = new_index(kind, dimension)
     for ids, vectors in batches:
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
     return index
+
+
+def index_type(index: faiss.Index) -> str:
+    """The kind of an index written by `build_index`."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    return HNSW if isinstance(inner, faiss.IndexHNSW) else FLAT
 
 
 def write_index(index: faiss.Index, path: Path) -> None:
@@ -41,21 +87,63 @@ def read_index(path: Path) -> faiss.Index:
 def search(
     index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, passage ids) of the k nearest passages; `allowed` restricts the search to those ids."""
+    """(scores, passage ids) of the k nearest passages; `allowed` restricts the search to those ids.
+    With a filter, every kind returns min(k, len(allowed)) passages: none is lost to the filter."""
     # One query is too small to split: a 2-thread OpenMP team made a flat search over 54k passages
     # 24 ms instead of 3.7 ms (scripts/bench_query.py), and BM25 runs beside it anyway. The setting
     # is per thread in OpenMP, so it is made here, on the thread that searches, and costs nothing.
     faiss.omp_set_num_threads(1)
     query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
     k = min(k, index.ntotal)
+    if allowed is not None:
+        k = min(k, len(allowed))
     if k <= 0:
         return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
-    params = None
-    if allowed is not None:
-        if len(allowed) == 0:
-            return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)))
-        k = min(k, len(allowed))
+    selector = None if allowed is None else _selector(allowed)
+    if index_type(index) == FLAT:
+        return _run(index, query, k, faiss.SearchParameters(sel=selector) if selector else None)
+    candidates = index.ntotal if allowed is None else len(allowed)
+    share = candidates / index.ntotal
+    ef = max(HNSW_EF_SEARCH, HNSW_EF_PER_RESULT * k)
+    if candidates * share < HNSW_SCAN_FACTOR * ef:
+        return _exact_scan(index, query, k, selector)  # a narrow filter, a deep search or a small index
+    # A filter hides 1 - share of the nodes the walk meets, so it keeps proportionally more of them.
+    params = faiss.SearchParametersHNSW(efSearch=math.ceil(ef / share), sel=selector)
+    scores, ids = _run(index, query, k, params)
+    if len(ids) < k:  # the walk met too few allowed nodes: scan rather than return fewer
+        return _exact_scan(index, query, k, selector)
+    return scores, ids
+
+
+def _selector(allowed: np.ndarray) -> faiss.IDSelector:
+    """The filter as a bitmap over passage ids: under 1 ms to make for any filter over a million ids, where
+    an IDSelectorBatch hashes every id (measured: 7 ms for 50k allowed ids, 80 ms for 500k)."""
+    allowed = np.asarray(allowed, dtype=np.int64)
+    bits = np.zeros(int(allowed.max()) + 1, dtype=bool)
+    bits[allowed] = True
+    packed = np.packbits(bits, bitorder="little")  # FAISS reads bit i of byte i >> 3 as id i
+    selector = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
+    selector.referenced_objects = [packed]  # FAISS reads the array in place: it lives as long as the selector
+    return selector
+
+
+def _run(
+    index: faiss.Index, query: np.ndarray, k: int, params: faiss.SearchParameters | None
+) -> tuple[np.ndarray, np.ndarray]:
     scores, ids = index.search(query, k, params=params)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
+
+
+def _exact_scan(
+    index: faiss.Index, query: np.ndarray, k: int, selector: faiss.IDSelector | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact search of an HNSW index's full vectors (its storage, in insertion order), skipping the graph."""
+    storage = faiss.downcast_index(faiss.downcast_index(index.index).storage)
+    params = None
+    if selector is not None:
+        # The storage numbers vectors by position; the translated selector looks each one's id up.
+        params = faiss.SearchParameters(sel=faiss.IDSelectorTranslated(index.id_map, selector))
+    scores, positions = _run(storage, query, k, params)
+    id_map = faiss.rev_swig_ptr(index.id_map.data(), index.id_map.size())
+    return scores, id_map[positions]

@@ -1,4 +1,4 @@
-"""The `newsdesk` command: index, remove, search, show, related, stats, serve, eval."""
+"""The `newsdesk` command: index, remove, reindex-vectors, search, show, related, stats, serve, eval."""
 
 from __future__ import annotations
 
@@ -137,6 +137,30 @@ def remove_command(keys, index_dir, as_json) -> None:
         click.echo(f"error: no article with id or url {key!r}", err=True)
     if report.not_found:
         sys.exit(1)
+
+
+@main.command("reindex-vectors")
+@INDEX_OPTION
+@click.option(
+    "--type",
+    "kind",
+    default=None,
+    help="Vector index type: flat (exact) or hnsw (graph). Default: the one the index's size calls for.",
+)
+@JSON_OPTION
+def reindex_vectors_command(index_dir, kind, as_json) -> None:
+    """Rebuild the vector index of INDEX from its stored vectors (nothing is embedded), in a new
+    generation a running server picks up."""
+    from index.maintenance import reindex_vectors
+
+    report = reindex_vectors(index_dir, kind)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    click.echo(
+        f"vector index {report.previous} → {report.kind} over {report.passages} passages, {report.seconds:.1f} s "
+        f"→ {index_dir} (generation {report.generation})"
+    )
 
 
 def _open(index_dir: Path):
