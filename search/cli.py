@@ -78,7 +78,12 @@ class _Bar:
 @click.option(
     "--model", default=None, help="sentence-transformers model name or local path (default: all-MiniLM-L6-v2)."
 )
-@click.option("--backend", type=click.Choice(["torch", "int8"]), default=None, help="Encoder backend.")
+@click.option(
+    "--backend",
+    type=click.Choice(["torch", "int8"]),
+    default=None,
+    help="Encoder backend for a new index: int8 (default, quantized ONNX) or torch (fp32).",
+)
 @click.option("--max-file-mb", default=1024, show_default=True, help="Skip files larger than this.")
 @JSON_OPTION
 def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> None:
