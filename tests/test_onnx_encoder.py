@@ -15,7 +15,7 @@ import pytest
 
 from index.encoder import Encoder
 from index.errors import NewsdeskError
-from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder, _feeds
+from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder, _feeds, _runs, mean_pool
 
 NEWS = [
     "The central bank left interest rates unchanged on Wednesday, signalling cuts later in the year.",
@@ -87,16 +87,22 @@ def test_input_order_is_restored_after_sorting(int8: OnnxInt8Encoder) -> None:
     assert int8.encode([]).shape == (0, 384)
 
 
-def test_the_query_session_computes_what_the_batch_session_does(int8: OnnxInt8Encoder) -> None:
-    # Queries run on a one-thread session, batches on the multi-thread one: same model, same numbers.
-    feeds = _feeds(int8._tokenizers.batch.encode_batch(NEWS[:3]), int8._inputs)
-    single = int8._single_thread_session().run(None, feeds)[0]
-    shared = int8._session.run(None, feeds)[0]
-    np.testing.assert_allclose(single, shared, atol=1e-5)
-    # Alone or in a batch a text's vector differs a little (dynamic int8 scales each call's activations
-    # by that call's range), never materially.
-    alone = np.vstack([int8.encode([text]) for text in NEWS[:6]])
-    assert (np.sum(alone * int8.encode(NEWS[:6]), axis=1) > 0.99).all()
+def test_runs_spread_over_threads_compute_what_one_thread_does(int8: OnnxInt8Encoder) -> None:
+    # A long batch is cut into several runs that go to one session per core; each run's vectors must be
+    # what that run gives on the caller's own session, whichever thread ran it.
+    texts = [" ".join(NEWS[i:] + NEWS[:i]) for i in range(len(NEWS))]
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    feeds = _feeds(int8._tokenizers.batch.encode_batch([texts[i] for i in order]), int8._inputs)
+    lengths = feeds["attention_mask"].sum(axis=1)
+    spans = list(_runs(lengths, int8.tokens_per_run))
+    assert len(spans) > 2, "the batch must need several runs"
+    expected = np.empty((len(texts), 384), dtype=np.float32)
+    for start, stop in spans:
+        width = int(lengths[start:stop].max())
+        inputs = {name: column[start:stop, :width] for name, column in feeds.items()}
+        expected[order[start:stop]] = mean_pool(int8._thread_session().run(None, inputs)[0], inputs["attention_mask"])
+    for _ in range(3):
+        np.testing.assert_allclose(int8.encode(texts), expected, atol=1e-6)
 
 
 def test_progress_counts_every_text(int8: OnnxInt8Encoder) -> None:
