@@ -290,17 +290,18 @@ def test_a_second_script_run_fails_fast_with_exit_75(tmp_path, encoder):
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        started = time.perf_counter()
         run = subprocess.run(
-            [sys.executable, str(REPO / "scripts" / "update_index.py"), "--sources", str(sources)],
+            # -X importtime lists every module the run imported: the proof it never loaded a model.
+            [sys.executable, "-X", "importtime", str(REPO / "scripts" / "update_index.py"), "--sources", str(sources)],
             capture_output=True,
             text=True,
             timeout=120,
         )
-        elapsed = time.perf_counter() - started
     finally:
         holder.kill()
         holder.wait()
     assert run.returncode == 75, run.stderr
     assert "another build" in run.stderr and run.stdout == ""
-    assert elapsed < 4  # the lock is taken before the model is loaded
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "json" in imported, "importtime output expected"
+    assert not imported & {"torch", "onnxruntime", "sentence_transformers"}  # the lock came before the model
