@@ -22,7 +22,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from index import layout
 from index.build import PAUSE_ENV, build
@@ -307,7 +307,12 @@ DATE_FILTERED = {"/api/search", "/api/articles/{article_id}/related"}
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_response_matches_the_openapi_schema(case, fuzzed_index):
     """No 5xx, documented status codes, bodies and headers as declared; the write routes with the token."""
-    excluded = [positive_data_acceptance] if case.operation.path in DATE_FILTERED else []
+    # On these operations schemathesis also makes "negative" cases by turning repeated or optional query
+    # parameters into objects; in a query string those serialize back into valid requests (seen: an
+    # object `source` sent as three `source=` values, the invalid `to` dropped), which are rightly
+    # answered 200 and reported as "invalid data accepted". Bad dates and values there are refused in
+    # tests/test_api.py instead.
+    excluded = [positive_data_acceptance, negative_data_rejection] if case.operation.path in DATE_FILTERED else []
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=excluded)
 
 
