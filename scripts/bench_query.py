@@ -48,7 +48,7 @@ from peers import (  # noqa: E402
 from index.encoder import bundled_model_dir  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 from index.normalize import canonical_url  # noqa: E402
-from search.evaluate import load_jsonl, rank_of_relevant  # noqa: E402
+from search.evaluate import load_jsonl, mean_reciprocal_rank, rank_of_relevant  # noqa: E402
 from search.searcher import Searcher  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -76,11 +76,10 @@ class Row:
 
     def line(self) -> str:
         n = len(self.ranks)
-        hits = sum(r is not None for r in self.ranks)
-        reciprocal = sum(1 / r for r in self.ranks if r)
+        hits, mrr = sum(r is not None for r in self.ranks), mean_reciprocal_rank(self.ranks)
         return (
             f"{self.system:<9} {self.mode:<8} {self.p50:>8.1f} {percentile(self.timings, 0.95):>8.1f} "
-            f"{percentile(self.timings, 0.99):>8.1f} {hits / n:>6.3f} {reciprocal / n:>7.3f}  {self.note}"
+            f"{percentile(self.timings, 0.99):>8.1f} {hits / n:>6.3f} {mrr:>7.3f}  {self.note}"
         ).rstrip()
 
 

@@ -88,16 +88,27 @@ def _ndcg(results: list[SearchResult], relevant: set[str], k: int) -> float:
     return gains / ideal if ideal else 0.0
 
 
+def question_ranks(searcher: Searcher, records: list[dict], mode: str) -> tuple[list[int | None], list[float]]:
+    """Per question: the 1-based rank of its first relevant article in the top 10 (None if absent), nDCG@10."""
+    ranks, ndcgs = [], []
+    for record in records:
+        relevant = {canonical_url(u) for u in record["relevant_urls"]}
+        results = searcher.search(record["question"], k=10, mode=mode).results
+        ranks.append(rank_of_relevant(results, relevant))
+        ndcgs.append(_ndcg(results, relevant, 10))
+    return ranks, ndcgs
+
+
+def mean_reciprocal_rank(ranks: Iterable[int | None]) -> float:
+    ranks = list(ranks)
+    return sum(1 / r for r in ranks if r) / len(ranks) if ranks else 0.0
+
+
 def evaluate_questions(searcher: Searcher, records: list[dict], modes: Iterable[str]) -> list[QuestionScores]:
     scores = []
     for mode in modes:
         started = time.perf_counter()
-        ranks, ndcgs = [], []
-        for record in records:
-            relevant = {canonical_url(u) for u in record["relevant_urls"]}
-            results = searcher.search(record["question"], k=10, mode=mode).results
-            ranks.append(rank_of_relevant(results, relevant))
-            ndcgs.append(_ndcg(results, relevant, 10))
+        ranks, ndcgs = question_ranks(searcher, records, mode)
         n = len(records)
         scores.append(
             QuestionScores(
@@ -106,7 +117,7 @@ def evaluate_questions(searcher: Searcher, records: list[dict], modes: Iterable[
                 recall_at_1=round(sum(r is not None and r <= 1 for r in ranks) / n, 4),
                 recall_at_5=round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
                 recall_at_10=round(sum(r is not None for r in ranks) / n, 4),
-                mrr_at_10=round(sum(1 / r for r in ranks if r) / n, 4),
+                mrr_at_10=round(mean_reciprocal_rank(ranks), 4),
                 ndcg_at_10=round(sum(ndcgs) / n, 4),
                 seconds=round(time.perf_counter() - started, 2),
             )
