@@ -78,7 +78,7 @@ def test_long_texts_are_truncated_like_torch(int8: OnnxInt8Encoder, torch_encode
     assert float(int8.encode([long_text])[0] @ torch_encoder.encode([long_text])[0]) >= 0.98
 
 
-def test_input_order_is_restored_after_sorting(int8: OnnxInt8Encoder) -> None:
+def test_vectors_come_back_in_input_order(int8: OnnxInt8Encoder) -> None:
     texts = [NEWS[0], "Short.", " ".join(NEWS[:4]), "", NEWS[5]]
     permutation = [3, 0, 4, 2, 1]
     forward = int8.encode(texts, batch_size=2)
