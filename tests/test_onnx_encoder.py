@@ -53,8 +53,9 @@ def int8(int8_cache) -> OnnxInt8Encoder:
 
 def test_describes_itself_as_the_same_model_on_another_backend(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
     mine, theirs = int8.describe(), torch_encoder.describe()
-    assert mine["backend"] == "int8"
-    assert {k: v for k, v in mine.items() if k != "backend"} == {k: v for k, v in theirs.items() if k != "backend"}
+    assert mine["backend"] == "int8" and mine["int8_recipe"]
+    int8_only = {"backend", "int8_recipe"}
+    assert {k: v for k, v in mine.items() if k not in int8_only} == {k: v for k, v in theirs.items() if k != "backend"}
     assert int8.max_tokens == 256
 
 
@@ -140,3 +141,12 @@ def test_models_without_mean_pooling_are_refused(tmp_path: Path) -> None:
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     with pytest.raises(NewsdeskError, match="use the torch backend"):
         OnnxInt8Encoder(str(tmp_path), cache_dir=tmp_path / "cache")
+
+
+def test_only_the_widest_ranging_matmul_stays_in_fp32(int8: OnnxInt8Encoder) -> None:
+    import onnx
+
+    nodes = onnx.load(str(int8.model_path)).graph.node
+    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 35  # 6 layers x 6 weight matmuls, less one
+    assert any(n.op_type == "MatMul" and "layer.0/output/dense" in n.name for n in nodes)
+    assert not any(n.op_type == "DequantizeLinear" for n in nodes), "the word embeddings stay fp32"
