@@ -24,8 +24,8 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 BACKENDS = ("torch", "int8")
-# int8 met the bar: 2.43x torch fp32 passages/s, mean cosine 0.994 (scripts/bench_encode.py), and on
-# rtqa-5k + questions_dev recall@10 dense 0.861 = 0.861, hybrid 0.931 vs 0.941 (docs/benchmarks.md).
+# int8 met the bar: 2.96x torch fp32 passages/s, mean cosine 0.9955 (scripts/bench_encode.py), and on
+# rtqa-5k + questions_dev recall@10 dense 0.861 = 0.861, hybrid 0.931 vs 0.936 (docs/benchmarks.md).
 DEFAULT_BACKEND = "int8"
 
 
