@@ -19,10 +19,10 @@ class Settings(BaseSettings):
 
     # Retrieval and fusion.
     # Chosen on questions_dev over rtqa-5k by 5-fold cross-validation (scripts/tune_fusion.py,
-    # docs/evaluation.md): every fold, on two builds, picked k=5, and dense weight 0.6 on all five folds
-    # of the newest. BM25 is the stronger single retriever on entity-heavy news questions, so dense
-    # counts less; a small k rewards agreement at the top. Held-out MRR@10 0.734 vs 0.719 for the
-    # previous 0.75 / k=10.
+    # docs/evaluation.md): every fold on three builds picked k=5; dense weight 0.6 or 0.75, within one
+    # question of each other. BM25 is the stronger single retriever on entity-heavy news questions, so
+    # dense counts less; a small k rewards agreement at the top. Held-out MRR@10 0.727 on the current
+    # build; the previous 0.75 / k=10 scored 0.721 on all questions.
     rrf_k: float = 5.0
     dense_weight: float = 0.6
     lexical_weight: float = 1.0
