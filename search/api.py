@@ -5,6 +5,7 @@ Every error leaves as one JSON shape: {"error": {"status": 422, "type": "invalid
 
 import logging
 import re
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -182,8 +183,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unexpected error")  # the trace goes to the log, never to the client
         return error_response(500, "internal_error", "internal error; the server log has the details")
 
-    def get_searcher() -> Searcher:
-        return holder.get()
+    def get_searcher() -> Iterator[Searcher]:
+        searcher = holder.acquire()
+        try:
+            yield searcher
+        finally:
+            holder.release(searcher)
 
     searcher_dep = Annotated[Searcher, Depends(get_searcher)]
     k_param = Annotated[int, Query(ge=1, le=settings.max_k, description="Results per page.")]

@@ -134,6 +134,12 @@ class Searcher:
         searcher._pin = pin
         return searcher
 
+    def close(self) -> None:
+        """Unpin the generation (a build may then delete it); the searcher must not be used after."""
+        pin = getattr(self, "_pin", None)
+        if pin is not None:
+            pin.release()
+
     def _open_lexical(self) -> lexical.LexicalIndex:
         weights = (self.settings.bm25_title_weight, self.settings.bm25_text_weight)
         if self.generation.lexical.is_file():
