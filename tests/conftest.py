@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -46,6 +49,15 @@ def sample_index(tmp_path_factory, encoder) -> Path:
     index_dir = tmp_path_factory.mktemp("sample-index")
     build([corpus], index_dir, encoder)
     return index_dir
+
+
+def load_script(name: str) -> ModuleType:
+    """A module of scripts/ (not a package), imported by file; registered by name so dataclasses resolve."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

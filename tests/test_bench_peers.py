@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 from index import layout
 from index.store import Store
-from tests.conftest import REPO
-
-
-def _peers():
-    spec = importlib.util.spec_from_file_location("peers", REPO / "scripts" / "peers.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["peers"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_script
 
 
 def test_exported_passages_are_the_encoder_inputs(sample_index, tmp_path):
-    peers = _peers()
+    peers = load_script("peers")
     # newsdesk_passages refuses to export a text whose hash differs from the stored encoder-input hash.
     passages = peers.newsdesk_passages(sample_index)
     store = Store(layout.live_generation(sample_index).sqlite, readonly=True)
@@ -33,7 +22,7 @@ def test_exported_passages_are_the_encoder_inputs(sample_index, tmp_path):
 
 
 def test_passage_hits_become_distinct_articles_in_first_occurrence_order(sample_index):
-    peers = _peers()
+    peers = load_script("peers")
     passages = peers.newsdesk_passages(sample_index)
     ranker = peers.ArticleRanker(passages, first_pool=2)
     order = [p.id for p in sorted(passages, key=lambda p: (p.article, p.id))]  # an article's passages in a row

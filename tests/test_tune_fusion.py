@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
-from tests.conftest import REPO
-
-
-def _tune():
-    spec = importlib.util.spec_from_file_location("tune_fusion", REPO / "scripts" / "tune_fusion.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tune_fusion"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import REPO, load_script
 
 
 def test_each_fold_is_scored_with_the_setting_the_other_folds_chose(capsys):
-    tune = _tune()
+    tune = load_script("tune_fusion")
     good_early = tune.Setting(0.5, 5, 100, 1.0)
     good_late = tune.Setting(1.0, 60, 100, 1.0)
     # The first two questions are answered at rank 1 by one setting only, the last two by the other:
@@ -30,7 +21,7 @@ def test_each_fold_is_scored_with_the_setting_the_other_folds_chose(capsys):
 
 
 def test_the_same_question_always_lands_in_the_same_fold():
-    tune = _tune()
+    tune = load_script("tune_fusion")
     records = [{"qid": f"q{i}", "question": "?"} for i in range(200)]
     folds = [tune.fold_of(r, 5) for r in records]
     assert folds == [tune.fold_of(r, 5) for r in records]
@@ -38,7 +29,7 @@ def test_the_same_question_always_lands_in_the_same_fold():
 
 
 def test_runs_on_a_real_index_and_reports_the_held_out_score(sample_index, monkeypatch, capsys):
-    tune = _tune()
+    tune = load_script("tune_fusion")
     questions = REPO / "data" / "eval" / "sample_questions.jsonl"
     grid = ["--dense-weights", "0.6", "1.0", "--rrf-k", "5", "60", "--depth", "50"]
     argv = ["tune_fusion.py", "--index", str(sample_index), "--questions", str(questions), "--folds", "2", *grid]
