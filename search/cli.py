@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from index.encoder import BACKENDS
 from index.errors import NewsdeskError
 from index.layout import default_index_dir
 
@@ -21,6 +22,11 @@ INDEX_OPTION = click.option(
     help="Index directory.",
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
+
+
+def _echo_json(payload: object) -> None:
+    """What --json prints: one JSON object on one line, text left unescaped."""
+    click.echo(json.dumps(payload, ensure_ascii=False))
 
 
 def _filter_options(command):
@@ -80,7 +86,7 @@ class _Bar:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["torch", "int8"]),
+    type=click.Choice(BACKENDS),
     default=None,
     help="Encoder backend for a new index: int8 (default, quantized ONNX) or torch (fp32).",
 )
@@ -89,17 +95,12 @@ class _Bar:
 def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> None:
     """Index news files or folders into INDEX (adding to what is there)."""
     from index.build import build
-    from index.encoder import DEFAULT_BACKEND, load_encoder
-    from index.layout import live_generation, read_manifest
+    from index.maintenance import encoder_for
 
-    if live_generation(index_dir) and model is None and backend is None:
-        # Updating an index: keep the encoder it was built with unless told otherwise.
-        built = read_manifest(index_dir)["encoder"]
-        model, backend = built["name"], built.get("backend")
-    encoder = load_encoder(model, backend or DEFAULT_BACKEND)
+    encoder = encoder_for(index_dir, model, backend)  # an existing index keeps the encoder it was built with
     report = build(paths, index_dir, encoder, progress=_Bar, max_file_bytes=max_file_mb * 1024 * 1024)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        _echo_json(report.as_dict())
         return
     click.echo(
         f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
@@ -130,7 +131,7 @@ def remove_command(keys, index_dir, as_json) -> None:
 
     report = remove(index_dir, keys)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        _echo_json(report.as_dict())
     else:
         for article_id in report.removed:
             click.echo(f"removed {article_id}")
@@ -160,7 +161,7 @@ def reindex_vectors_command(index_dir, kind, as_json) -> None:
 
     report = reindex_vectors(index_dir, kind)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        _echo_json(report.as_dict())
         return
     click.echo(
         f"vector index {report.previous} → {report.kind} over {report.passages} passages, {report.seconds:.1f} s "
@@ -186,7 +187,7 @@ def _print_results(response, as_json: bool) -> None:
 
     if as_json:
         payload = response.as_dict()
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        _echo_json(payload)
         return
     if not response.results:
         click.echo("no articles match — try other words or fewer filters")
@@ -250,7 +251,7 @@ def show_command(id_or_url, index_dir, as_json) -> None:
     """One article with all its fields and passages."""
     view = _open(index_dir).article(id_or_url)
     if as_json:
-        click.echo(json.dumps(view.as_dict(), ensure_ascii=False))
+        _echo_json(view.as_dict())
         return
     click.echo(click.style(view.title, bold=True))
     for label, value in (
@@ -280,7 +281,7 @@ def stats_command(index_dir, as_json) -> None:
     """Counts, sources, date range and encoder of an index."""
     stats = _open(index_dir).stats()
     if as_json:
-        click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
+        _echo_json(stats.as_dict())
         return
     click.echo(f"{stats.articles} articles, {stats.passages} passages, {stats.stories} multi-outlet stories")
     click.echo(f"published {stats.date_from or '?'} … {stats.date_to or '?'}; generation {stats.generation}")
@@ -328,7 +329,7 @@ def eval_command(path, index_dir, modes, as_json) -> None:
     if file_kind(records) == "questions":
         scores = evaluate_questions(searcher, records, modes or ("hybrid", "dense", "lexical"))
         if as_json:
-            click.echo(json.dumps({"kind": "questions", "file": str(path), "scores": as_dicts(scores)}))
+            _echo_json({"kind": "questions", "file": str(path), "scores": as_dicts(scores)})
             return
         click.echo(f"{len(records)} questions from {path}")
         click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
@@ -340,7 +341,7 @@ def eval_command(path, index_dir, modes, as_json) -> None:
         return
     story_scores = evaluate_stories(searcher, records)
     if as_json:
-        click.echo(json.dumps({"kind": "stories", "file": str(path), "scores": as_dicts(story_scores)}))
+        _echo_json({"kind": "stories", "file": str(path), "scores": as_dicts(story_scores)})
         return
     s = story_scores
     click.echo(f"{s.stories} stories, {s.pairs} member pairs ({s.members_missing} member URLs not in the index)")
