@@ -33,6 +33,7 @@ browser:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install browser lint
 	$(BIN)/pytest -q
