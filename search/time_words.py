@@ -122,17 +122,19 @@ def _rolling(found: re.Match[str], question: str, as_of: datetime) -> _Days | No
 def _standalone(found: re.Match[str], question: str, as_of: datetime) -> _Days | None:
     """A day, month or year, with the context rules of the module docstring."""
     point, groups = found["a"], found.groupdict()
-    if groups["prep"]:
+    followed_by_word = not groups["poss"] and re.match(r"\s+[^\W\d_]", question[found.end() :]) is not None
+    is_year = re.fullmatch(YEAR, point) is not None
+    if groups["prep"]:  # "of 2022 so far": with a preposition the words after it do not matter
         return _point_days(point, as_of)
     modified = bool(groups.get("mod"))  # "early 2020", "mid-March": a month needs a preposition or this
     before = question[: found.start()].split()
     previous = before[-1] if before else ""
     if previous.lower() in _ARTICLES or (not modified and re.fullmatch(MONTH, point, re.I)):
         return None  # "the January 6 riot", "a late April Fool's prank", "Who may run"
-    has_year = re.search(YEAR, point) is not None and not re.fullmatch(YEAR, point)  # "March 2020", "May 3, 2020"
-    if not has_year and not groups["poss"] and re.match(r"\s+[^\W\d_]", question[found.end() :]):
-        return None  # followed by a word: "2019 people", "2022 NHL Finals", "May 3 protesters"
-    if re.fullmatch(YEAR, point) and previous and (previous[0].isupper() or previous[-1].isdigit()):
+    has_year = not is_year and re.search(YEAR, point) is not None  # "March 2020", "May 3, 2020": unambiguous
+    if not has_year and followed_by_word:
+        return None  # "2019 people", "2022 NHL Finals", "May 3 protesters"
+    if is_year and previous and (previous[0].isupper() or previous[-1].isdigit()):
         return None  # a name or a count: "Euro 2020", "Windows 2000", "1 2020"
     if not modified and not has_year and point.split()[0] in ("may", "march", "mar"):
         return None  # lowercase, no year: "they may 3…", "protesters march 3 miles"
