@@ -26,8 +26,8 @@ MIN_YEAR, MAX_YEAR = 1000, 9998  # keeps "as_of minus a window" and "end of day"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?")
 _WHEN = re.compile(r"(\d{1,6})\s*([hdw])", re.IGNORECASE)
-_UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
-_UNIT_NAMES = {"h": "hour", "d": "day", "w": "week"}
+_WHEN_UNITS = {"h": "hour", "d": "day", "w": "week"}
+_HOURS = {"hour": 1, "day": 24, "week": 24 * 7}
 
 
 class InvalidTimeError(InvalidQueryError):
@@ -108,21 +108,19 @@ def parse_when(value: str, as_of: datetime) -> TimeWindow:
     found = _WHEN.fullmatch(value.strip())
     if not found:
         raise InvalidTimeError("when", value, WHEN_FORMS)
-    amount, unit = int(found[1]), found[2].lower()
-    length = timedelta(hours=amount * _UNIT_HOURS[unit])
-    if not timedelta(hours=1) <= length <= MAX_WINDOW:
+    amount, unit = int(found[1]), _WHEN_UNITS[found[2].lower()]
+    if not timedelta(hours=1) <= timedelta(hours=amount * _HOURS[unit]) <= MAX_WINDOW:
         raise InvalidTimeError("when", value, WHEN_FORMS, "outside the allowed length")
-    return TimeWindow(as_of - length, as_of, _window_label(amount, _UNIT_NAMES[unit]))
+    return window_before(as_of, amount, unit)
 
 
 def window_before(as_of: datetime, amount: int, unit: str) -> TimeWindow:
     """The window of `amount` hours/days/weeks/months/years ending at `as_of` (months and years by the
     calendar: one month before 31 March is the end of February)."""
     if unit in ("month", "year"):
-        months = amount * (12 if unit == "year" else 1)
-        start = _months_before(as_of, months)
+        start = _months_before(as_of, amount * (12 if unit == "year" else 1))
     else:
-        start = as_of - timedelta(hours=amount * {"hour": 1, "day": 24, "week": 24 * 7}[unit])
+        start = as_of - timedelta(hours=amount * _HOURS[unit])
     return TimeWindow(start, as_of, _window_label(amount, unit))
 
 

@@ -70,7 +70,8 @@ _ARTICLES = {"the", "a", "an", "this", "that"}
 @dataclass(frozen=True, slots=True)
 class TimeMatch:
     """The range a question's time words resolve to, where the words are (question[start:end] ==
-    time_range.words), and the question without them, to give retrieval."""
+    time_range.words), and the question without them, to give retrieval (empty when the question was
+    nothing but time words, like "this week")."""
 
     time_range: TimeRange
     start: int

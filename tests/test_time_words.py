@@ -91,6 +91,8 @@ NOT_TIME = [
     "What happened before the election?",
     "aid since the invasion began",
     "the last week of the campaign",
+    "India's G20 summit this weekend",
+    "Short is helping the January 6 Capitol riot committee",
     "USA Today reported a fire",
     "fashion for today's teens",
     "What was said on Feb 30?",
