@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from index.errors import NewsdeskError
+from search.api.deps import write_token
 from search.api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from search.api.holder import SearcherHolder
 from search.api.limits import BodyLimitMiddleware
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = SearcherHolder(settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # added last: outermost, so refusals carry CORS headers too
-        writes = ["POST", "DELETE"] if settings.write_token else []
+        writes = ["POST", "DELETE"] if write_token(settings) else []
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _routers(settings: Settings) -> list[APIRouter]:
     """The API's routers; the write routes only with a write token."""
     routers = [search.router(settings), articles.router(settings), index.router]
-    if settings.write_token and settings.write_token.get_secret_value():
+    if write_token(settings):
         routers.append(write.router(settings))
     return routers
 

@@ -47,6 +47,11 @@ def get_searcher(holder: HolderDep) -> Iterator[Searcher]:
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
+def write_token(settings: Settings) -> str:
+    """The server's write token, "" when writing is off (no token, or an empty one)."""
+    return settings.write_token.get_secret_value() if settings.write_token else ""
+
+
 _bearer = HTTPBearer(auto_error=False, scheme_name="write token", description="The server's NEWSDESK_WRITE_TOKEN.")
 
 
@@ -58,6 +63,6 @@ def require_write_token(
         raise HTTPException(
             401, "this route needs `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"}
         )
-    token = settings.write_token.get_secret_value() if settings.write_token else ""
+    token = write_token(settings)
     if not token or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
         raise HTTPException(403, "the bearer token is not this server's write token")

@@ -8,9 +8,9 @@ app and a route factory uses them as metadata: `k: Annotated[int, limits.k] = 10
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, params
 from pydantic import BeforeValidator
 
 from index.errors import InvalidQueryError
@@ -40,10 +40,10 @@ DateTo = Annotated[
 class QueryLimits:
     """The `Query(...)` declarations bounded by this server's settings (max_query_chars, max_k, ...)."""
 
-    q: Any
-    k: Any
-    offset: Any
-    passages: Any
+    q: params.Query
+    k: params.Query
+    offset: params.Query
+    passages: params.Query
 
     @classmethod
     def of(cls, settings: Settings) -> "QueryLimits":
