@@ -47,6 +47,7 @@ def get_searcher(holder: HolderDep) -> Iterator[Searcher]:
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
+
 def write_token(settings: Settings) -> str:
     """The server's write token, "" when writing is off (no token, or an empty one)."""
     return settings.write_token.get_secret_value() if settings.write_token else ""
