@@ -5,6 +5,17 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from index.errors import (
+    ArticleNotFoundError,
+    EncoderMismatchError,
+    IndexBusyError,
+    IndexFormatError,
+    IndexMissingError,
+    InvalidQueryError,
+    LimitExceededError,
+    ModelIntegrityError,
+    NewsdeskError,
+)
 from search.api import create_app
 from search.settings import Settings
 from tests.conftest import REPO, read_jsonl
@@ -146,3 +157,68 @@ def test_openapi_and_page_are_served(client):
     } <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
     assert client.get("/").headers["content-type"].startswith("text/html")
+
+
+# --- the one error shape, pinned for every kind ------------------------------------------------------
+
+RAISED = {
+    "missing": (IndexMissingError("var/index"), 503, "no_index"),
+    "unreadable": (IndexFormatError("damaged"), 503, "index_unreadable"),
+    "mismatch": (EncoderMismatchError("built with another encoder"), 503, "encoder_mismatch"),
+    "unknown": (ArticleNotFoundError("abc"), 404, "not_found"),
+    "invalid": (InvalidQueryError("bad query"), 422, "invalid_query"),
+    "large": (LimitExceededError("too many characters"), 413, "too_large"),
+    "busy": (IndexBusyError("another build holds the lock"), 409, "busy"),
+    "integrity": (ModelIntegrityError("checksum differs"), 400, "bad_request"),
+    "plain": (NewsdeskError("something to fix"), 400, "bad_request"),
+}
+
+
+@pytest.fixture(scope="module")
+def raising(tmp_path_factory):
+    """An app (no index needed) with a route raising each NewsdeskError, and a 100-byte body limit."""
+    app = create_app(Settings(index=tmp_path_factory.mktemp("none") / "missing", max_body_bytes=100))
+
+    @app.get("/api/raise/{name}")
+    def raise_error(name: str) -> None:
+        raise RAISED[name][0]
+
+    app.router.routes.insert(0, app.router.routes.pop())  # ahead of the /api fallback
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("name", RAISED)
+def test_each_newsdesk_error_leaves_with_its_status_and_type(raising, name):
+    error, status, kind = RAISED[name]
+    response = raising.get(f"/api/raise/{name}")
+    assert response.status_code == status
+    assert response.json() == {"error": {"status": status, "type": kind, "message": str(error)}}
+
+
+def test_framework_errors_leave_in_the_one_shape(client, raising):
+    unknown = client.get("/api/nope")
+    assert unknown.json() == {"error": {"status": 404, "type": "not_found", "message": "no API route /api/nope"}}
+    wrong_method = client.post("/api/search")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET, HEAD"
+    message = "POST is not allowed here; allowed: GET, HEAD"
+    assert wrong_method.json() == {"error": {"status": 405, "type": "method_not_allowed", "message": message}}
+    page = client.post("/")  # outside /api the page's own 405 keeps its Allow header
+    assert page.headers["allow"] == "GET, HEAD"
+    assert page.json()["error"] == {"status": 405, "type": "method_not_allowed", "message": "Method Not Allowed"}
+    invalid = client.get("/api/search", params={"q": "wind", "k": 0})
+    assert invalid.status_code == 422
+    assert invalid.json()["error"]["type"] == "invalid_request"
+    assert invalid.json()["error"]["message"].startswith("k: ")
+    too_big = raising.post("/api/search", content=b"x" * 101)
+    assert too_big.json() == {
+        "error": {
+            "status": 413,
+            "type": "too_large",
+            "message": "request body is larger than the limit of 100 bytes (max_body_bytes, NEWSDESK_MAX_BODY_BYTES)",
+        }
+    }
+    bad_length = raising.post("/api/search", content=b"x", headers={"Content-Length": "abc"})
+    assert bad_length.json() == {
+        "error": {"status": 400, "type": "bad_request", "message": "invalid Content-Length 'abc'"}
+    }

@@ -29,7 +29,7 @@ from index.build import PAUSE_ENV, build, build_lock
 from index.maintenance import rebuild
 from index.sources import load_sources
 from search.api import create_app
-from search.deps import SearcherHolder
+from search.api.holder import SearcherHolder
 from search.live import serve_in_background
 from search.searcher import Searcher
 from search.settings import Settings

@@ -7,22 +7,18 @@ token. Each write builds a new generation under the build lock (409 while anothe
 server's searcher switches to it on the next request.
 """
 
-import hmac
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException
+from fastapi import APIRouter, Body, Depends
 
 from index.build import BuildReport, writing
 from index.errors import ArticleNotFoundError, InvalidQueryError, LimitExceededError
 from index.maintenance import RemoveReport, remove
 from index.model import Article, Skip
 from index.readers.records import article_from_record
-from search.deps import SearcherHolder
+from search.api.deps import HolderDep, require_write_token
+from search.api.errors import WRITE_RESPONSES
 from search.settings import Settings
-
-_bearer = HTTPBearer(auto_error=False, scheme_name="write token", description="The server's NEWSDESK_WRITE_TOKEN.")
 
 EXAMPLE = [
     {
@@ -36,40 +32,18 @@ EXAMPLE = [
 ]
 
 
-def add_write_routes(app: FastAPI, settings: Settings, holder: SearcherHolder, responses: dict) -> None:
-    """Register the write routes on `app` when `settings.write_token` is set; otherwise do nothing."""
-    token = settings.write_token.get_secret_value() if settings.write_token else ""
-    if not token:
-        return
-
-    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-        if credentials is None:
-            raise HTTPException(
-                401, "this route needs `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
-            raise HTTPException(403, "the bearer token is not this server's write token")
-
-    write_responses = {s: responses[s] for s in (400, 401, 403, 409, 413, 422, 503) if s in responses}
-
-    @app.post(
-        "/api/articles",
-        response_model=BuildReport,
-        tags=["write"],
-        dependencies=[Depends(require_token)],
-        responses=write_responses,
+def router(settings: Settings) -> APIRouter:
+    """The write routes, bearer-guarded; `settings.max_articles_per_request` is the body's maxItems."""
+    routes = APIRouter(tags=["write"], dependencies=[Depends(require_write_token)], responses=WRITE_RESPONSES)
+    records_body = Body(
+        description="Articles with the JSONL reader's field names "
+        "(title|headline, text|content|body, url|link, date|published, authors|author, source|site).",
+        examples=[EXAMPLE],
+        json_schema_extra={"maxItems": settings.max_articles_per_request},
     )
-    def ingest(
-        records: Annotated[
-            list[dict[str, Any]],
-            Body(
-                description="Articles with the JSONL reader's field names "
-                "(title|headline, text|content|body, url|link, date|published, authors|author, source|site).",
-                examples=[EXAMPLE],
-                json_schema_extra={"maxItems": settings.max_articles_per_request},
-            ),
-        ],
-    ) -> BuildReport:
+
+    @routes.post("/api/articles", response_model=BuildReport)
+    def ingest(holder: HolderDep, records: Annotated[list[dict[str, Any]], records_body]) -> BuildReport:
         """Add or update articles, as `newsdesk index` does: unchanged ones cost nothing, and a record
         that cannot be used is skipped and named in the report (`skipped`, path `request[N]`).
         Over a limit the whole request is refused and nothing is written: 422 over
@@ -80,20 +54,16 @@ def add_write_routes(app: FastAPI, settings: Settings, holder: SearcherHolder, r
             writer.add(items)
         return writer.report
 
-    @app.delete(
-        "/api/articles/{article_id}",
-        response_model=RemoveReport,
-        tags=["write"],
-        dependencies=[Depends(require_token)],
-        responses={**write_responses, 404: responses[404]},
-    )
-    def delete(article_id: str) -> RemoveReport:
+    @routes.delete("/api/articles/{article_id}", response_model=RemoveReport)
+    def delete(holder: HolderDep, article_id: str) -> RemoveReport:
         """Remove one article (by id) from the index: its passages, vectors and URLs go with it."""
         holder.get()
         report = remove(holder.index_dir, [article_id])
         if report.not_found:
             raise ArticleNotFoundError(article_id)
         return report
+
+    return routes
 
 
 def _articles(records: list[dict[str, Any]], settings: Settings) -> list[Article | Skip]:

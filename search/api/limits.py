@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from search.api.errors import error_response
 
 
 class BodyTooLarge(HTTPException):
@@ -24,11 +25,9 @@ def too_large_message(limit: int) -> str:
     return f"request body is larger than the limit of {limit:,} bytes (max_body_bytes, NEWSDESK_MAX_BODY_BYTES)"
 
 
-def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"status": status, "type": kind, "message": message}})
-
-
 class BodyLimitMiddleware:
+    """Refuses a request body over `max_bytes` with a 413 (a malformed Content-Length with a 400)."""
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -40,10 +39,10 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await _error(400, "bad_request", f"invalid Content-Length {declared!r}")(scope, receive, send)
+                await error_response(400, "bad_request", f"invalid Content-Length {declared!r}")(scope, receive, send)
                 return
             if int(declared) > self.max_bytes:
-                await _error(413, "too_large", too_large_message(self.max_bytes))(scope, receive, send)
+                await error_response(413, "too_large", too_large_message(self.max_bytes))(scope, receive, send)
                 return
         received = 0
         started = False
@@ -67,4 +66,4 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:
                 raise
-            await _error(413, "too_large", too_large_message(self.max_bytes))(scope, receive, send)
+            await error_response(413, "too_large", too_large_message(self.max_bytes))(scope, receive, send)

@@ -1,0 +1,62 @@
+"""Query parameters shared by the read routes: paging limits, source and date filters.
+
+The limits come from Settings and belong in the OpenAPI schema (`maximum`, `maxLength`), which FastAPI
+reads from a route's signature when the route is registered. So `QueryLimits.of(settings)` builds them per
+app and a route factory uses them as metadata: `k: Annotated[int, limits.k] = 10`.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import Query, params
+from pydantic import BeforeValidator
+
+from index.errors import InvalidQueryError
+from search.searcher import Filters
+from search.settings import Settings
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # Pydantic alone would also take "0.0" or "1700000000" as a Unix time; the schema promises YYYY-MM-DD.
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+Sources = Annotated[list[str], Query(description="Only these outlets (repeat the parameter).")]
+DateFrom = Annotated[
+    date | None, BeforeValidator(_iso_day), Query(alias="from", description="Published on or after (YYYY-MM-DD).")
+]
+DateTo = Annotated[
+    date | None, BeforeValidator(_iso_day), Query(alias="to", description="Published on or before (YYYY-MM-DD).")
+]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """The `Query(...)` declarations bounded by this server's settings (max_query_chars, max_k, ...)."""
+
+    q: params.Query
+    k: params.Query
+    offset: params.Query
+    passages: params.Query
+
+    @classmethod
+    def of(cls, settings: Settings) -> "QueryLimits":
+        return cls(
+            q=Query(min_length=1, max_length=settings.max_query_chars, description="The question."),
+            k=Query(ge=1, le=settings.max_k, description="Results per page."),
+            offset=Query(ge=0, le=settings.max_offset, description="Results to skip."),
+            passages=Query(ge=0, le=settings.max_passages, description="More passages."),
+        )
+
+
+def make_filters(source: list[str], date_from: date | None, date_to: date | None) -> Filters:
+    """The searcher's Filters from the query parameters; 422 when `from` is after `to`."""
+    if date_from and date_to and date_from > date_to:
+        raise InvalidQueryError(f"from ({date_from}) is after to ({date_to})")
+    return Filters(sources=tuple(s for s in source if s), date_from=date_from, date_to=date_to)
