@@ -8,6 +8,7 @@ came from (``<source>``, as aggregator feeds do).
 
 from __future__ import annotations
 
+import calendar
 import io
 import re
 from collections.abc import Iterator
@@ -156,7 +157,7 @@ def _published(entry: dict) -> str | None:
             # feedparser reads date shapes dateutil does not (it keeps them as UTC structs).
             parsed = entry.get(f"{key}_parsed")
             if parsed:
-                return datetime(*parsed[:6], tzinfo=UTC).isoformat()
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat()
     return None
 
 
