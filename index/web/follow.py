@@ -168,17 +168,26 @@ class WebRun:
             self._queued.add(task.url)
             self._queue.push(task)
 
-    def _left_for_later(self, task: _Task, wait: float) -> Skip:
+    def _left_for_later(self, task: _Task, wait: float) -> Article | Skip:
+        """Not tried: the host asked us to wait past what a run waits. A page stays due (no outcome is
+        recorded), with its feed summary standing in meanwhile; a listing is due again at that time."""
         reason = f"{origin_of(task.url)} asked us to wait {wait:.0f} s more (Retry-After); left for a later run"
         failure = FetchFailure(task.url, "left_for_later", reason)
-        self.report.sources[task.source].failures.append(failure)
+        report = self.report.sources[task.source]
+        report.failures.append(failure)
         if task.kind != "page":
             self.state.listing_failed(task.url, str(failure), next_due=self._clock() + wait)
+        elif task.page is not None:
+            listed = ListedPage(task.page.url, task.page.updated, task.page.fallback)
+            summary = summary_article(listed, str(failure), self._sources[task.source].outlet)
+            if summary is not None:
+                report.summaries += 1
+                return summary
         return Skip(task.url, str(failure))
 
     # --- feeds and sitemaps -----------------------------------------------------------------------------
 
-    def _listing(self, task: _Task) -> Iterator[Skip]:
+    def _listing(self, task: _Task) -> Iterator[Article | Skip]:
         report = self.report.sources[task.source]
         known = self.state.listing(task.url)
         now = self._clock()
