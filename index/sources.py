@@ -120,11 +120,7 @@ def _fetch(table: object, path: Path) -> FetchSettings | None:
     if table is None:
         return None
     where = f"{path}, [fetch]"
-    if not isinstance(table, dict):
-        raise SourcesError(f"{where}: expected a table ([fetch])")
-    unknown = sorted(set(table) - set(FETCH_KEYS))
-    if unknown:
-        raise SourcesError(f"{where}: unknown key(s) {', '.join(unknown)}; choose from {', '.join(FETCH_KEYS)}")
+    table = _table(table, FETCH_KEYS, where, "[fetch]")
     contact = table.get("contact")
     if not isinstance(contact, str) or not _is_contact(contact.strip()):
         raise SourcesError(
@@ -155,11 +151,7 @@ def _is_web_url(value: str) -> bool:
 
 def _source(entry: object, number: int, base: Path, path: Path) -> Source:
     where = f"{path}, source {number}"
-    if not isinstance(entry, dict):
-        raise SourcesError(f"{where}: expected a table ([[source]])")
-    unknown = sorted(set(entry) - set(SOURCE_KEYS))
-    if unknown:
-        raise SourcesError(f"{where}: unknown key(s) {', '.join(unknown)}; choose from {', '.join(SOURCE_KEYS)}")
+    entry = _table(entry, SOURCE_KEYS, where, "[[source]]")
     patterns = _strings(entry, "paths", where)
     if "path" in entry:
         patterns += _strings({"path": entry["path"]}, "path", where)
@@ -178,6 +170,15 @@ def _source(entry: object, number: int, base: Path, path: Path) -> Source:
         feeds=tuple(dict.fromkeys(feeds)),
         sitemaps=tuple(dict.fromkeys(sitemaps)),
     )
+
+
+def _table(value: object, keys: tuple[str, ...], where: str, header: str) -> dict:
+    if not isinstance(value, dict):
+        raise SourcesError(f"{where}: expected a table ({header})")
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise SourcesError(f"{where}: unknown key(s) {', '.join(unknown)}; choose from {', '.join(keys)}")
+    return value
 
 
 def _strings(entry: dict, key: str, where: str) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import hashlib
+import json
 import random
 import threading
 import time
@@ -25,7 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 PUBLISHED = 1_772_000_000.0  # 2026-02-25, so pages and feeds carry plausible dates
-TRICKLE_LIMIT = 20.0  # a trickling answer stops by itself after this many seconds
+TRICKLE_LIMIT = 20.0
+STATS_PATH = "/__requests__"  # a trickling answer stops by itself after this many seconds
 
 
 @dataclass
@@ -101,11 +103,15 @@ def etag_of(body: bytes) -> str:
 def _handler(site: LoopbackSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
 
         def log_message(self, *args: object) -> None:  # quiet: the site keeps its own log
             pass
 
         def do_GET(self) -> None:
+            if self.path == STATS_PATH:  # for a site served from another process: its log, not logged
+                self._send_stats()
+                return
             route = site.routes.get(self.path)
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, extra, body = self._answer(route, headers)
@@ -119,6 +125,18 @@ def _handler(site: LoopbackSite) -> type[BaseHTTPRequestHandler]:
                 entry.complete[0] = True
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
+
+        def _send_stats(self) -> None:
+            entries = site.requests()
+            statuses: dict[str, int] = {}
+            for entry in entries:
+                statuses[str(entry.status)] = statuses.get(str(entry.status), 0) + 1
+            body = json.dumps({"requests": len(entries), "statuses": statuses}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def _answer(self, route: Route | None, asked: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
             if route is None:

@@ -210,7 +210,7 @@ class WebRun:
                 report.failures.append(listing)
                 result = listing
         if isinstance(result, NotModified):
-            self.state.listing_unchanged(task.url, now)
+            self.state.listing_unchanged(task.url, result.validators, now)
         elif isinstance(result, FetchFailure):
             later = result.retry_at if result.kind == "rate_limited" and result.retry_at else 0.0
             self.state.listing_failed(task.url, str(result), next_due=later)

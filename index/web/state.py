@@ -198,10 +198,12 @@ class FetchState:
         )
         return int(newer)
 
-    def listing_unchanged(self, url: str, fetched_at: float) -> None:
+    def listing_unchanged(self, url: str, validators: Validators, fetched_at: float) -> None:
+        """A 304, or the same body again: new validators (a server may change its ETag, not its body)."""
         self._db.execute(
-            "UPDATE listings SET fetched_at = ?, next_due = 0, failures = 0, last_error = NULL WHERE url = ?",
-            (fetched_at, url),
+            "UPDATE listings SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+            "fetched_at = ?, next_due = 0, failures = 0, last_error = NULL WHERE url = ?",
+            (validators.etag, validators.last_modified, fetched_at, url),
         )
 
     def listing_failed(self, url: str, error: str, next_due: float = 0.0) -> None:
