@@ -17,8 +17,9 @@ from dataclasses import replace
 
 import pytest
 
-from index.web.fetcher import Fetcher, FetchOptions, retry_after
+from index.web.fetcher import Fetcher, FetchOptions
 from index.web.model import Fetched, FetchFailure, NotModified, Validators
+from index.web.responses import retry_after
 from index.web.state import FetchState
 from tests.web_site import LoopbackSite, Route
 
@@ -152,12 +153,12 @@ def test_consecutive_requests_to_one_host_keep_min_interval(site, other, fetcher
 
 
 def test_crawl_delay_in_robots_txt_slows_us_down(site, fetcher_for):
-    site.routes["/robots.txt"] = Route(body=b"User-agent: *\nCrawl-delay: 0.5\n", content_type="text/plain")
+    site.routes["/robots.txt"] = Route(body=b"User-agent: *\nCrawl-delay: 0.3\n", content_type="text/plain")
     fetcher = fetcher_for(min_interval=0.05)
     for n in range(3):
         fetcher.fetch(site.route(f"/news/{n}.html", page()), HTML, 100_000)
 
-    assert min(gaps([r.at for r in site.requests()][1:])) >= 0.5
+    assert min(gaps([r.at for r in site.requests()][1:])) >= 0.3
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])
@@ -320,7 +321,7 @@ def test_tls_certificates_are_verified(tmp_path, fetcher_for):
          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
         check=True, capture_output=True,
     )  # fmt: skip
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)

@@ -7,6 +7,9 @@ import email.utils
 import gzip
 import itertools
 import re
+import signal
+import subprocess
+import sys
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +26,7 @@ from index.web.extract import SUMMARY_ONLY
 from tests.fake_encoder import FakeEncoder
 from tests.web_site import LoopbackSite, NewsItem, Route, article_html, news_item, publish_news, rss, sitemap
 
+REPO = Path(__file__).resolve().parents[1]
 FAST = FetchOptions(connect_timeout=2, read_timeout=2, deadline=3, retries=1, backoff=0.05)
 
 
@@ -210,6 +214,41 @@ def test_an_update_killed_mid_run_and_run_again_ends_with_every_article_once(sit
     assert origins == sorted(site.url(item.path) for item in news.items)  # every article, once
     # Only the pages of the killed run were asked again, and the last run asked for no page at all.
     assert len(page_requests(site)) == fetched_before + 10
+
+
+_CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from index.sources import load_sources
+from index.web import FetchOptions, follow_web_sources
+with follow_web_sources(load_sources(sys.argv[1]), Path(sys.argv[2]), FetchOptions(retries=0)) as run:
+    for item in run:
+        print(type(item).__name__, flush=True)
+    sys.stdin.read()  # holds here until killed: never commits
+"""
+
+
+def test_a_process_killed_mid_run_loses_nothing_and_refetches_only_its_pages(site, tmp_path):
+    news = publish_news(site, articles=8, feeds=2)
+    config = sources(tmp_path, f"[[source]]\nfeeds = {toml_list(news.feeds)}\n")
+    state = tmp_path / "state.sqlite"
+    command = [sys.executable, "-c", _CHILD, str(config.path), str(state), str(REPO)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        got = [child.stdout.readline().strip() for _ in range(3)]
+        child.send_signal(signal.SIGKILL)  # mid-run, without a chance to clean up
+    assert got == ["Article"] * 3
+    killed_run = len(site.requests())
+
+    items, report = run(config, state)
+
+    assert sorted(a.url for a in articles(items)) == sorted(site.url(item.path) for item in news.items)
+    again = site.requests()[killed_run:]
+    feeds = [r for r in again if r.path.startswith("/feeds/")]
+    assert [r.status for r in feeds] == [304, 304]  # the killed run's feeds were kept: not downloaded again
+    assert not [r for r in again if r.path == "/robots.txt"]
+    assert report.total("requests") == 2 + 8
 
 
 def test_an_entry_updated_in_its_feed_is_fetched_again(site, tmp_path):

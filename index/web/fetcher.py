@@ -17,22 +17,19 @@ import hashlib
 import importlib.metadata
 import random
 import time
-import zlib
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from urllib.parse import urldefrag, urljoin
 
 import httpx
 
 from index.web.hosts import HostPacer, origin_of, url_problem
 from index.web.model import Fetched, FetchFailure, FetchResult, NotModified, Traffic, Validators
+from index.web.responses import BadContent, TooLarge, read_body, retry_after
 from index.web.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from index.web.state import FetchState
 from index.web.transport import deadline, deadline_transport
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_HONOURED_RETRY_AFTER = 24 * 3600.0  # a Retry-After of a month is read as a day
-_CHUNK = 64 * 1024
 
 
 @dataclass(slots=True, frozen=True)
@@ -75,14 +72,6 @@ class _Retry:
 
     failure: FetchFailure
     wait: float | None
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _BadContent(Exception):
-    pass
 
 
 class Fetcher:
@@ -169,7 +158,8 @@ class Fetcher:
     def _result(self, url: str, final: str, answer: _Answer, known: Validators | None, traffic: Traffic) -> FetchResult:
         if answer.status == 304:
             if known is None or not known.conditional:
-                return FetchFailure(url, "http_status", f"HTTP 304 from {final} to a request that was not conditional")
+                reason = f"HTTP 304 from {final} to a request that was not conditional"
+                return FetchFailure(url, "http_status", reason, traffic)
             return NotModified(url, final, known, "304", traffic)
         if answer.status not in (200, 203):
             return FetchFailure(url, "http_status", f"HTTP {answer.status} from {final}", traffic)
@@ -214,9 +204,9 @@ class Fetcher:
         backoff = self.options.backoff * 2**attempt * random.uniform(0.75, 1.25)
         try:
             answer = self._once(url, headers, max_bytes, traffic, truncate)
-        except _TooLarge as exc:
+        except TooLarge as exc:
             return _Retry(FetchFailure(url, "too_large", str(exc), traffic), None)
-        except _BadContent as exc:
+        except BadContent as exc:
             return _Retry(FetchFailure(url, "bad_content", str(exc), traffic), None)
         except httpx.TimeoutException as exc:
             took = time.monotonic() - started
@@ -250,8 +240,8 @@ class Fetcher:
             declared = response.headers.get("content-length", "")
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if declared.isdigit() and int(declared) > max_bytes and encoding == "identity" and not truncate:
-                raise _TooLarge(f"{url} declares {int(declared):,} bytes, over the {max_bytes:,}-byte cap")
-            body = _read(response, encoding, max_bytes, traffic, truncate)
+                raise TooLarge(f"{url} declares {int(declared):,} bytes, over the {max_bytes:,}-byte cap")
+            body = read_body(response, encoding, max_bytes, traffic, truncate)
             return _Answer(response.status_code, response.headers, body)
 
     def _fetch_robots(self, origin: str) -> RobotsAnswer:
@@ -269,51 +259,3 @@ class Fetcher:
             if url_problem(current) or current in visited:
                 return RobotsAnswer(404, traffic=traffic)  # RFC 9309: an unfollowable redirect is "unavailable"
             visited.append(current)
-
-
-def _read(response: httpx.Response, encoding: str, max_bytes: int, traffic: Traffic, truncate: bool) -> bytes:
-    """The body, decoded, never more than `max_bytes` of it: past the cap the transfer is dropped."""
-    if encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        decoder = zlib.decompressobj()
-    elif encoding == "identity":
-        decoder = None
-    else:
-        raise _BadContent(f"unsupported Content-Encoding {encoding!r} (we ask for gzip or deflate)")
-    body = bytearray()
-    try:
-        for chunk in response.iter_raw(_CHUNK):
-            traffic.bytes += len(chunk)
-            pending = chunk
-            while pending:
-                if decoder is None:
-                    body += pending
-                    pending = b""
-                else:
-                    # max_length: a small chunk that inflates to gigabytes yields only what fits under the cap.
-                    body += decoder.decompress(pending, max_bytes + 1 - len(body))
-                    pending = decoder.unconsumed_tail
-                if len(body) > max_bytes:
-                    if truncate:
-                        return bytes(body[:max_bytes])
-                    raise _TooLarge(f"{response.url} is over the {max_bytes:,}-byte cap (stopped reading there)")
-    except zlib.error as exc:
-        raise _BadContent(f"body is not valid {encoding} ({exc})") from exc
-    return bytes(body)
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (a number, or an HTTP date), capped at a day; None if unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), MAX_HONOURED_RETRY_AFTER)
