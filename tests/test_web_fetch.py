@@ -284,7 +284,18 @@ def test_redirect_loops_and_long_chains_are_named_failures(site, fetcher_for):
     assert [r.path for r in site.requests() if r.path.startswith("/hop/")] == [f"/hop/{n}" for n in range(6)]
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/feed.xml", "file:///etc/passwd", "javascript:alert(1)", "//x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/feed.xml",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "//x",
+        "http://[::1/",
+        "http://127.0.0.1:99999/",
+        "http://exa mple.example/",
+    ],
+)
 def test_non_http_urls_are_refused_without_a_request(fetcher_for, url):
     result = fetcher_for().fetch(url, HTML, 100_000)
 

@@ -103,6 +103,10 @@ class Fetcher:
         traffic = Traffic()
         try:
             return self._fetch(url, accept, max_bytes, known, traffic)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a URL only httpx finds unusable
+            return FetchFailure(url, "bad_url", f"{type(exc).__name__}: {exc}", traffic)
+        except Exception as exc:  # one odd answer must not stop the other sources
+            return FetchFailure(url, "network", f"unexpected {type(exc).__name__}: {exc}", traffic)
         finally:
             self.totals.add(traffic)
 

@@ -218,9 +218,12 @@ class WebRun:
         self._queue_what_it_lists(task)
 
     def _parse(self, task: _Task, fetched: Fetched) -> Listing | FetchFailure:
-        if task.kind == "feed":
-            return list_feed(fetched.body, fetched.final_url)
-        return list_sitemap(fetched.body, fetched.final_url, self.options.max_sitemap_bytes)
+        try:
+            if task.kind == "feed":
+                return list_feed(fetched.body, fetched.final_url)
+            return list_sitemap(fetched.body, fetched.final_url, self.options.max_sitemap_bytes)
+        except Exception as exc:  # a parser bug on one listing must not stop the others
+            return FetchFailure(task.url, "malformed", f"{task.kind} parser failed: {type(exc).__name__}: {exc}")
 
     def _queue_what_it_lists(self, task: _Task) -> None:
         """Child sitemaps and due pages, as the state knows them: fresh from this fetch, or from before
@@ -247,7 +250,7 @@ class WebRun:
         if isinstance(result, NotModified):
             outcome = PageOutcome(page.url, "done", result.validators)  # the article we stored is current
         elif isinstance(result, Fetched):
-            item = page_article(result, listed, outlet)
+            item = _extracted(result, listed, outlet)
             summary = summary_article(listed, item.reason, outlet) if isinstance(item, Skip) else None
             if isinstance(item, Article):
                 report.articles += 1
@@ -272,6 +275,13 @@ class WebRun:
             outcome = PageOutcome(page.url, status, None, attempts, str(result))
         # Reached only once the consumer has taken the item (it asks for the next): then it is theirs.
         self._outcomes[page.url] = outcome
+
+
+def _extracted(fetched: Fetched, listed: ListedPage, outlet: str | None) -> Article | Skip:
+    try:
+        return page_article(fetched, listed, outlet)
+    except Exception as exc:  # as index.readers does: an extractor bug on one page is a Skip
+        return Skip(listed.url, f"extraction failed: {type(exc).__name__}: {exc}")
 
 
 def follow_web_sources(

@@ -32,6 +32,8 @@ def url_problem(url: str) -> str | None:
         return f"only http and https are fetched, not {parts.scheme or 'a URL without a scheme'}:"
     if not parts.hostname:
         return "URL has no host"
+    if any(c.isspace() or c in '<>"{}|\\^`' for c in parts.hostname):
+        return f"host name {parts.hostname!r} has characters a host name cannot have"
     return None
 
 
