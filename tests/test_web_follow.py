@@ -394,3 +394,18 @@ def test_web_sources_need_a_contact_and_http_urls(tmp_path):
     assert config.fetch.contact == "https://newsroom.example/bot" and config.fetch.min_interval == 5.0
     assert config.web_sources[0].sitemaps == ("https://e.com/news-sitemap.xml",)
     assert config.web_sources[0].paths == ()
+
+
+def test_an_updated_entry_whose_page_now_fails_keeps_the_full_text_stored_before(site, tmp_path):
+    news = publish_news(site, articles=2, feeds=1)
+    config = sources(tmp_path, f'[[source]]\nfeeds = ["{news.feeds[0]}"]\n')
+    run(config, tmp_path / "state.sqlite")
+    updated = replace(news.items[0], published=news.items[0].published + 600)
+    feed = rss([updated, news.items[1]], site.origin, "Ledger")
+    site.route(news.feeds[0].removeprefix(site.origin), Route(body=feed, content_type="application/rss+xml"))
+    del site.routes[updated.path]  # now a 404
+
+    items, report = run(config, tmp_path / "state.sqlite")
+
+    assert [(type(item).__name__, item.path) for item in items] == [("Skip", site.url(updated.path))]
+    assert report.total("summaries") == 0 and report.failures[0].reason.startswith("HTTP 404")

@@ -103,7 +103,7 @@ class WebRun:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.report = WebReport([SourceReport(source.name) for source in sources])
-        self._sources, self._clock, self._page_budget = list(sources), clock, page_budget
+        self._sources, self._clock = list(sources), clock
         self.state = FetchState(state_path)
         self.fetcher = Fetcher(contact, self.state, options)
         self.options = self.fetcher.options
@@ -265,14 +265,16 @@ class WebRun:
         else:
             attempts = page.attempts + 1
             final = not result.transient or attempts >= MAX_PAGE_ATTEMPTS
-            summary = summary_article(listed, str(result), outlet)
+            # A page stored in full before (listed again as updated) keeps its text: a summary would replace it.
+            stored_before = page.validators.body_hash is not None
+            summary = None if stored_before else summary_article(listed, str(result), outlet)
             if summary is not None:
                 report.summaries += 1
                 yield summary
             else:
                 yield Skip(page.url, f"page not fetched: {result}")
-            status: PageStatus = ("summary" if summary else "gone") if final else "due"
-            outcome = PageOutcome(page.url, status, None, attempts, str(result))
+            settled: PageStatus = "done" if stored_before else "summary" if summary else "gone"
+            outcome = PageOutcome(page.url, settled if final else "due", None, attempts, str(result))
         # Reached only once the consumer has taken the item (it asks for the next): then it is theirs.
         self._outcomes[page.url] = outcome
 
