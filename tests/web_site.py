@@ -52,6 +52,7 @@ class Logged:
     path: str
     headers: dict[str, str]  # names in lower case
     at: float  # time.monotonic() when the request arrived
+    wall: float  # time.time() then, to compare with HTTP dates
     status: int
     complete: list[bool]  # [True] once the whole answer was written (a list: set after logging)
 
@@ -115,7 +116,7 @@ def _handler(site: LoopbackSite) -> type[BaseHTTPRequestHandler]:
             route = site.routes.get(self.path)
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, extra, body = self._answer(route, headers)
-            entry = Logged("GET", self.path, headers, time.monotonic(), status, [False])
+            entry = Logged("GET", self.path, headers, time.monotonic(), time.time(), status, [False])
             site._record(entry)
             self.send_response(status)
             for name, value in extra.items():
