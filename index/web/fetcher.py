@@ -214,7 +214,7 @@ class Fetcher:
             return _Retry(FetchFailure(url, "bad_content", str(exc), traffic), None)
         except httpx.TimeoutException as exc:
             took = time.monotonic() - started
-            if took >= self.options.deadline:
+            if took >= self.options.deadline * 0.99:  # cut short by the deadline (the socket timer may round)
                 failure = FetchFailure(url, "deadline", f"no full answer within {self.options.deadline:g} s", traffic)
             else:
                 failure = FetchFailure(url, "timeout", f"{type(exc).__name__} after {took:.1f} s", traffic)
