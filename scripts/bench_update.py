@@ -6,7 +6,7 @@
 The site (tests/web_site.py: real-looking pages, robots.txt, ETag/Last-Modified and 304s) is served
 by a separate process on 127.0.0.1, so it does not share this one's GIL. The first run finds every
 article new: robots.txt, the feeds, every page, extracted with trafilatura. The second finds nothing
-new: robots.txt is remembered, each feed answers 304. For each run: wall time, requests sent, bytes
+new: robots.txt is remembered, each feed answers 304. For each run: wall time, requests sent, body bytes
 received, 304s, articles yielded, and the site's own count of the requests it answered.
 
 The sources file written for the site is printed, so `newsdesk update --sources FILE` can be pointed at

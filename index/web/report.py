@@ -13,7 +13,7 @@ class SourceReport:
 
     name: str
     requests: int = 0  # every request sent: robots.txt, redirects and retries included
-    bytes: int = 0  # received over the wire (compressed, as sent)
+    bytes: int = 0  # body bytes received over the wire (compressed, as sent; headers not counted)
     not_modified: int = 0  # answered 304
     unchanged: int = 0  # answered 200 with the body we already had
     listings: int = 0  # feeds and sitemaps fetched and parsed (new content)

@@ -9,6 +9,7 @@ gzip bomb stops at the cap.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
@@ -55,11 +56,7 @@ def list_sitemap(body: bytes, sitemap_url: str, max_bytes: int) -> Listing | Fet
 
 def _urlset(root: etree._Element, sitemap_url: str) -> Listing:
     listing = Listing()
-    for number, entry in enumerate(_children(root, "url")):
-        url, problem = _location(entry, sitemap_url)
-        if problem:
-            listing.problems.append(f"<url> {number}: {problem}")
-            continue
+    for entry, url in _located(root, "url", sitemap_url, listing):
         # news:publication_date is when the article appeared; lastmod, when it last changed: the later wins.
         stamps = [utc_stamp(_text(entry, "lastmod")), utc_stamp(_text(entry, "publication_date"))]
         listing.pages.append(ListedPage(url, max((s for s in stamps if s), default=None)))
@@ -68,21 +65,22 @@ def _urlset(root: etree._Element, sitemap_url: str) -> Listing:
 
 def _index(root: etree._Element, sitemap_url: str) -> Listing:
     listing = Listing()
-    for number, entry in enumerate(_children(root, "sitemap")):
-        url, problem = _location(entry, sitemap_url)
-        if problem:
-            listing.problems.append(f"<sitemap> {number}: {problem}")
-        else:
-            listing.sitemaps.append(url)
+    listing.sitemaps = [url for _, url in _located(root, "sitemap", sitemap_url, listing)]
     return listing
 
 
-def _location(entry: etree._Element, sitemap_url: str) -> tuple[str, str | None]:
-    loc = _text(entry, "loc")
-    if not loc:
-        return "", "no <loc>"
-    url = urldefrag(urljoin(sitemap_url, loc)).url
-    return url, url_problem(url)
+def _located(
+    root: etree._Element, name: str, sitemap_url: str, listing: Listing
+) -> Iterator[tuple[etree._Element, str]]:
+    """Each <url> (or <sitemap>) with its absolute <loc>; one without a usable <loc> becomes a problem."""
+    for number, entry in enumerate(_children(root, name)):
+        loc = _text(entry, "loc")
+        url = urldefrag(urljoin(sitemap_url, loc)).url if loc else ""
+        problem = url_problem(url) if loc else "no <loc>"
+        if problem:
+            listing.problems.append(f"<{name}> {number}: {problem}")
+        else:
+            yield entry, url
 
 
 def _children(element: etree._Element, name: str) -> list[etree._Element]:
