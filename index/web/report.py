@@ -85,19 +85,22 @@ def _summary(counts: SourceReport | WebReport) -> str:
     def get(name: str) -> int:
         return counts.total(name) if isinstance(counts, WebReport) else getattr(counts, name)
 
-    failures = len(counts.failures)
     parts = [
-        f"{get('requests')} requests",
-        f"{_size(get('bytes'))}",
+        _count(get("requests"), "request"),
+        _size(get("bytes")),
         f"{get('not_modified')} not modified (304)",
         f"{get('unchanged')} unchanged",
-        f"{get('articles')} articles",
+        _count(get("articles"), "article"),
         f"{get('summaries')} from feed summaries",
-        f"{failures} failure{'s' if failures != 1 else ''}",
+        _count(len(counts.failures), "failure"),
     ]
     if get("waiting"):
         parts.append(f"{get('waiting')} pages left for the next run")
     return ", ".join(parts)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _size(count: int) -> str:
