@@ -49,6 +49,32 @@ _FOOTER_START = re.compile(
     r"|leer más|noticias relacionadas|te puede interesar|اقرأ أيضا|اقرأ أيضاً|موضوعات ذات صلة)(?:\s*:.*)?$",
     re.IGNORECASE,
 )
+# Links and prompts a site prints under every article, each on a line of its own: consent and legal
+# links ("Cookie settings", "Privacy Policy | Terms of Use") and sign-up prompts ("Get the Morning Briefing
+# in your inbox"). Only taken off the end of the body (see `_trim_prompts`): a real paragraph that talks
+# about a newsletter is a sentence with a subject, not an imperative, and is rarely the last line.
+_SITE_LINK = re.compile(
+    r"^(?:cookies?(?: settings| preferences| policy| choices| consent)?|(?:manage|change) (?:my |your )?"
+    r"(?:cookies?|cookie (?:settings|preferences)|preferences|consent|privacy settings)"
+    r"|privacy(?: policy| settings| notice| centre| center| choices)?|your privacy choices"
+    r"|terms(?: of (?:use|service)| (?:and|&) conditions)?"
+    r"|do not sell(?: or share)? my (?:personal )?(?:info|information|data)|accessibility(?: statement)?"
+    r"|contact us|about us|advertise(?: with us)?|careers|site ?map|help(?: centre| center)?|faqs?|rss(?: feeds?)?"
+    r"|paramètres des cookies|gestion des cookies|politique de confidentialité|mentions légales|nous contacter"
+    r"|configuración de cookies|política de (?:privacidad|cookies)|aviso legal|contacto)$",
+    re.IGNORECASE,
+)
+# An imperative that asks the reader to sign up for something delivered to them.
+_PROMPT = re.compile(
+    r"^(?:enter your e-?mail|your e-?mail address|(?:sign up|signup|subscribe|register|join|get|receive|download"
+    r"|install|follow|click here"
+    r"|tap here|don't miss|never miss|want (?:more|the latest)|like (?:this|what you read)|enjoyed this"
+    r"|support (?:our|independent) journalism|inscrivez-vous|abonnez-vous|recevez|suscr[ií]bete|reg[ií]strate)\b"
+    r".*\b(?:newsletters?|inbox|e-?mails?|briefings?|alerts?|notifications?|apps?|updates|digest|podcasts?"
+    r"|lettre d'information|infolettre|boletín)\b)",
+    re.IGNORECASE,
+)
+_REPORTED = re.compile(r"[\"“”«»]|\b(?:said|says|told|added|according to|a dit|a déclaré|dijo|según)\b", re.I)
 # Staff credits printed under the masthead ("Editor in Chief Mohamed Wadie").
 _MASTHEAD = re.compile(
     r"^(?:(?:general )?supervisor|editor[- ]in[- ]chief|(?:chief|managing|executive|deputy) editor|publisher"
@@ -161,6 +187,7 @@ def parse_page(page: str, chrome: set[str] | frozenset[str] = frozenset()) -> Sc
     long_rows = [i for i in rows[:HEADER_LINES] if len(clean[i]) > SHORT_LINE and not is_chrome(i)][1:2]
     dated = _find_date(clean, [i for i in rows[:HEADER_LINES] if not long_rows or i < long_rows[0]])
     title_at = None
+    date_text: str | None = None
     if dated is not None:
         date_at, date_text, byline = dated
         title_at = _find_title(clean, rows, date_at, is_chrome)
@@ -176,6 +203,7 @@ def parse_page(page: str, chrome: set[str] | frozenset[str] = frozenset()) -> Sc
         authors = normalize_authors(([byline] if byline else []) + names)
     body = [i for i in rows if i > title_at and i not in drop and not is_chrome(i)]
     body = _trim_footer(clean, [i for i in rows if i > title_at and i not in drop], body)
+    body = _trim_prompts(clean, body)
     if not body:
         return ScrapedPage(title=lines[title_at].strip(), text="", authors=authors, date_text=date_text)
     kept = set(body)
@@ -265,7 +293,9 @@ def _trim_footer(clean: dict[int, str], tail: list[int], body: list[int]) -> lis
     for position, i in enumerate(tail):
         # An ad slot can sit mid-body with a short last paragraph after it, and share buttons can sit
         # above the article: neither is its end.
-        if not (_FOOTER_START.match(clean[i]) or _CHROME.match(clean[i])) or _AD_SLOT.match(clean[i]):
+        if _AD_SLOT.match(clean[i]) or not (
+            _FOOTER_START.match(clean[i]) or _CHROME.match(clean[i]) or is_trailing_prompt(clean[i])
+        ):
             continue
         if not body or body[0] > i:
             continue
@@ -273,6 +303,26 @@ def _trim_footer(clean: dict[int, str], tail: list[int], body: list[int]) -> lis
         if all(len(clean[j]) <= SHORT_LINE or _CHROME.match(clean[j]) for j in rest):
             return [j for j in body if j < i]
     return body
+
+
+def _trim_prompts(clean: dict[int, str], body: list[int]) -> list[int]:
+    """Drop the sign-up prompts and site links the body ends with, up to the last line that is neither."""
+    end = len(body)
+    while end > 0 and is_trailing_prompt(clean[body[end - 1]]):
+        end -= 1
+    return body[:end]
+
+
+def is_trailing_prompt(line: str) -> bool:
+    """A sign-up prompt or a row of site links (cookies, privacy, terms...), the lines pages end with.
+
+    Short, not reported speech (quotation marks, "said": article text), and either only site links
+    ("Privacy Policy | Cookie settings") or an imperative asking to sign up for something delivered.
+    """
+    if len(line) > SHORT_LINE or _REPORTED.search(line):
+        return False
+    links = [part for part in _NAV_SEPARATOR.split(line.strip(" .")) if part]
+    return (bool(links) and all(_SITE_LINK.match(link) for link in links)) or bool(_PROMPT.match(line))
 
 
 def _is_masthead(line: str) -> bool:

@@ -1,15 +1,25 @@
-"""`sources.toml`: what an index is built from, for scripts/rebuild_index.py and scripts/update_index.py.
+"""`sources.toml`: what an index is built from, for `newsdesk update`/`rebuild` and the index scripts.
 
     index = "var/index"            # optional: the index these sources build (--index overrides it)
+
+    [fetch]                        # needed as soon as one source is on the web
+    contact = "https://newsroom.example/bot"   # put in the User-Agent: how a site's admin reaches you
+    min_interval = 5.0             # optional: seconds between two requests to one host (default 5)
 
     [[source]]
     paths = ["news/wire/*.jsonl.gz", "news/pages"]   # files, folders (walked) and globs (** recurses)
     outlet = "Wire Service"        # optional: sets `source` on every article read from here
 
+    [[source]]
+    feeds = ["https://example.com/rss.xml"]          # RSS or Atom feeds on the web
+    sitemaps = ["https://example.com/news-sitemap.xml"]   # news sitemaps and sitemap indexes
+    outlet = "Example Times"
+
 Relative paths are taken from the folder holding the TOML file, and are made absolute, so each
-article's origin names its file wherever the script runs from (`update_index.py --prune` relies on it).
+article's origin names its file wherever the script runs from (`update --prune` relies on it).
 A path or glob that matches nothing is an error, not an empty source: a rebuild from a missing mount
-must not replace the index with an empty one.
+must not replace the index with an empty one. Feeds and sitemaps must be http(s) URLs; how they are
+fetched (robots.txt, pacing, conditional requests) is `index.web`'s job.
 """
 
 from __future__ import annotations
@@ -18,12 +28,18 @@ import glob
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from index.errors import NewsdeskError
 
-SOURCE_KEYS = ("paths", "path", "outlet")
-TOP_KEYS = ("index", "source")
+SOURCE_KEYS = ("paths", "path", "feeds", "sitemaps", "outlet")
+TOP_KEYS = ("index", "fetch", "source")
+FETCH_KEYS = ("contact", "min_interval")
+DEFAULT_MIN_INTERVAL = 5.0  # seconds between two requests to one host
 _GLOB_CHARS = set("*?[")
+_CONTACT_HINT = (
+    '[fetch]\ncontact = "https://your-site.example/newsdesk-bot"   # or an e-mail address: someone@example.com'
+)
 
 
 class SourcesError(NewsdeskError):
@@ -32,10 +48,30 @@ class SourcesError(NewsdeskError):
 
 @dataclass(slots=True, frozen=True)
 class Source:
-    """Files and folders to read, and the outlet name to give their articles (None: as read)."""
+    """Files and folders to read, feeds and sitemaps to follow, and the outlet name to give their
+    articles (None: as read)."""
 
-    paths: tuple[Path, ...]
+    paths: tuple[Path, ...] = ()
     outlet: str | None = None
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+
+    @property
+    def on_the_web(self) -> bool:
+        return bool(self.feeds or self.sitemaps)
+
+    @property
+    def name(self) -> str:
+        """How reports name this source: its outlet, else its first feed, sitemap or path."""
+        return self.outlet or next(iter((*self.feeds, *self.sitemaps, *map(str, self.paths))), "(empty source)")
+
+
+@dataclass(slots=True, frozen=True)
+class FetchSettings:
+    """The `[fetch]` table: who we are (for the User-Agent) and how often one host may hear from us."""
+
+    contact: str
+    min_interval: float = DEFAULT_MIN_INTERVAL
 
 
 @dataclass(slots=True, frozen=True)
@@ -43,6 +79,11 @@ class SourcesConfig:
     path: Path
     sources: tuple[Source, ...]
     index: Path | None = None
+    fetch: FetchSettings | None = None  # None when no source is on the web and no [fetch] table is given
+
+    @property
+    def web_sources(self) -> tuple[Source, ...]:
+        return tuple(source for source in self.sources if source.on_the_web)
 
 
 def load_sources(path: str | Path) -> SourcesConfig:
@@ -60,31 +101,97 @@ def load_sources(path: str | Path) -> SourcesConfig:
     base = path.resolve().parent
     entries = document.get("source", [])
     if not isinstance(entries, list) or not entries:
-        raise SourcesError(f"{path} lists no sources; add a [[source]] table with paths = [...]")
+        raise SourcesError(f"{path} lists no sources; add a [[source]] table with paths = [...] or feeds = [...]")
     sources = tuple(_source(entry, number, base, path) for number, entry in enumerate(entries, start=1))
     index = document.get("index")
     if index is not None and not isinstance(index, str):
         raise SourcesError(f"{path}: index must be a string (a folder)")
-    return SourcesConfig(path=path, sources=sources, index=(base / index) if index else None)
+    fetch = _fetch(document.get("fetch"), path)
+    web = [number for number, source in enumerate(sources, start=1) if source.on_the_web]
+    if web and fetch is None:
+        raise SourcesError(
+            f"{path}: source {web[0]} follows feeds or sitemaps on the web, and a web crawler must say who runs it; "
+            f"add at the top of the file:\n{_CONTACT_HINT}"
+        )
+    return SourcesConfig(path=path, sources=sources, index=(base / index) if index else None, fetch=fetch)
+
+
+def _fetch(table: object, path: Path) -> FetchSettings | None:
+    if table is None:
+        return None
+    where = f"{path}, [fetch]"
+    table = _table(table, FETCH_KEYS, where, "[fetch]")
+    contact = table.get("contact")
+    if not isinstance(contact, str) or not _is_contact(contact.strip()):
+        raise SourcesError(
+            f"{where}: contact must be a URL (https://...) or an e-mail address that a site's admin can use "
+            f"to reach you, got {contact!r}; for example:\n{_CONTACT_HINT}"
+        )
+    interval = table.get("min_interval", DEFAULT_MIN_INTERVAL)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        raise SourcesError(f"{where}: min_interval must be a number of seconds ≥ 0 (default {DEFAULT_MIN_INTERVAL})")
+    return FetchSettings(contact=contact.strip(), min_interval=float(interval))
+
+
+def _is_contact(value: str) -> bool:
+    if any(c.isspace() or c in "()" for c in value):  # it goes inside the User-Agent's "(+...)"
+        return False
+    if value.startswith("mailto:"):
+        value = value[len("mailto:") :]
+    if "@" in value and "/" not in value:
+        name, _, domain = value.partition("@")
+        return bool(name) and "." in domain
+    return _is_web_url(value)
+
+
+def _is_web_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 — raises ValueError on a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _source(entry: object, number: int, base: Path, path: Path) -> Source:
     where = f"{path}, source {number}"
-    if not isinstance(entry, dict):
-        raise SourcesError(f"{where}: expected a table ([[source]])")
-    unknown = sorted(set(entry) - set(SOURCE_KEYS))
-    if unknown:
-        raise SourcesError(f"{where}: unknown key(s) {', '.join(unknown)}; choose from {', '.join(SOURCE_KEYS)}")
-    patterns = entry.get("paths", [])
-    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    entry = _table(entry, SOURCE_KEYS, where, "[[source]]")
+    patterns = _strings(entry, "paths", where)
     if "path" in entry:
-        patterns.append(entry["path"])
-    if not patterns or not all(isinstance(p, str) and p for p in patterns):
-        raise SourcesError(f"{where}: paths must be a non-empty list of strings")
+        patterns += _strings({"path": entry["path"]}, "path", where)
+    feeds, sitemaps = _strings(entry, "feeds", where), _strings(entry, "sitemaps", where)
+    if not (patterns or feeds or sitemaps):
+        raise SourcesError(f"{where}: give it paths = [...], feeds = [...] or sitemaps = [...]")
+    for url in feeds + sitemaps:
+        if not _is_web_url(url):
+            raise SourcesError(f"{where}: {url!r} is not a web address; feeds and sitemaps must be http(s) URLs")
     outlet = entry.get("outlet")
     if outlet is not None and (not isinstance(outlet, str) or not outlet.strip()):
         raise SourcesError(f"{where}: outlet must be a non-empty string")
-    return Source(paths=tuple(p for pattern in patterns for p in _expand(pattern, base, where)), outlet=outlet)
+    return Source(
+        paths=tuple(p for pattern in patterns for p in _expand(pattern, base, where)),
+        outlet=outlet,
+        feeds=tuple(dict.fromkeys(feeds)),
+        sitemaps=tuple(dict.fromkeys(sitemaps)),
+    )
+
+
+def _table(value: object, keys: tuple[str, ...], where: str, header: str) -> dict:
+    if not isinstance(value, dict):
+        raise SourcesError(f"{where}: expected a table ({header})")
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise SourcesError(f"{where}: unknown key(s) {', '.join(unknown)}; choose from {', '.join(keys)}")
+    return value
+
+
+def _strings(entry: dict, key: str, where: str) -> list[str]:
+    """A key holding one string or a list of them; absent is empty."""
+    value = entry.get(key, [])
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise SourcesError(f"{where}: {key} must be a list of non-empty strings")
+    return [v.strip() for v in values]
 
 
 def _expand(pattern: str, base: Path, where: str) -> list[Path]:

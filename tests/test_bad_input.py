@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 from index.build import build
 from tests.conftest import write_jsonl
@@ -24,7 +25,8 @@ def test_every_kind_of_bad_input_is_skipped_with_a_reason_and_the_rest_is_indexe
     (folder / "zero.jsonl").write_bytes(b"")
     (folder / "binary.json").write_bytes(bytes(range(256)) * 8)
     (folder / "latin1.csv").write_bytes("title,text\nCaf\xe9,Le caf\xe9 est ouvert.\n".encode("latin-1"))
-    payload = gzip.compress((json.dumps(dict(GOOD, url="https://coast.example/2")) + "\n").encode() * 50)
+    cut = [dict(GOOD, url=f"https://coast.example/pier/{n}", title=f"Pier notice {n}") for n in range(50)]
+    payload = gzip.compress("".join(json.dumps(record) + "\n" for record in cut).encode())
     (folder / "truncated.jsonl.gz").write_bytes(payload[: len(payload) // 2])
     (folder / "mixed.jsonl").write_text(
         json.dumps(dict(GOOD, url="https://coast.example/3", title="Harbour dredging starts")) + "\n{broken\n"
@@ -38,14 +40,18 @@ def test_every_kind_of_bad_input_is_skipped_with_a_reason_and_the_rest_is_indexe
 
     report = build([folder], tmp_path / "idx", encoder, max_file_bytes=2_000_000)
 
-    assert report.added == 2  # good.jsonl and the readable line of mixed.jsonl
+    # good.jsonl, the readable line of mixed.jsonl, and the records of truncated.jsonl.gz before the cut
+    [cut_off] = [w for w in report.warnings if "truncated.jsonl.gz" in w["path"]]
+    kept = int(re.search(r"the (\d+) complete line", cut_off["warning"])[1])
+    assert 0 < kept < 50
+    assert report.added == 2 + kept
     reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in report.skipped}
     assert reasons["zero.jsonl"] == "empty file (0 bytes)"
     assert reasons["binary.json"] == "binary content, not text"
     assert reasons["latin1.csv"].startswith("invalid UTF-8 at byte")
-    assert reasons["truncated.jsonl.gz"] == "truncated gzip (compressed stream ends early)"
+    assert cut_off["warning"].startswith("truncated gzip (compressed stream ends early)")
     assert "malformed JSON" in reasons["mixed.jsonl:2"]
     assert reasons["no_text.csv"].startswith("CSV has no text column (has: title, url")
     assert reasons["empty_page.html"] == "no article text found in HTML"
     assert reasons["huge.jsonl"].startswith("file too large (3,")
-    assert len(report.skipped) == 8
+    assert len(report.skipped) == 7

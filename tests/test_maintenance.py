@@ -174,7 +174,7 @@ def test_sources_file_paths_globs_outlets_and_errors(tmp_path):
     for body, fragment in [
         ('[[source]]\npaths = ["news/*.csv"]\n', "matches no file"),
         ('[[source]]\npaths = ["gone"]\n', "does not exist"),
-        ('[[source]]\npaths = ["news"]\nsite = "x"\n', "unknown key(s) site; choose from paths, path, outlet"),
+        ('[[source]]\npaths = ["news"]\nsite = "x"\n', "unknown key(s) site; choose from paths, path, feeds"),
         ("index = 'x'\n", "lists no sources"),
         ("[[source]\n", "cannot read"),
     ]:

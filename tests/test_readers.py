@@ -9,7 +9,7 @@ import pytest
 
 from index.model import Article, Skip
 from index.normalize import canonical_url, finalize, normalize_authors, normalize_date
-from index.readers import read_paths
+from index.readers import Gunzipped, gunzip, read_paths
 from tests.conftest import write_jsonl
 
 BODY = "The council met on Tuesday.\n\nIt approved the budget after a long debate."
@@ -196,3 +196,42 @@ def test_an_article_without_an_outlet_takes_its_site_as_source():
     article = finalize(Article(title="T", text=BODY, url="https://www.usatoday.com/story/news/1/"))
     assert article.source == "usatoday.com"
     assert finalize(Article(title="T", text=BODY, url="https://a.example/1", source="Outlet")).source == "Outlet"
+
+
+def test_a_cut_off_jsonl_gz_keeps_the_records_before_the_cut_with_a_named_warning(tmp_path):
+    records = [{"title": f"Council notice {n}", "text": f"The council published notice {n} today."} for n in range(200)]
+    payload = gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode())
+    (tmp_path / "export.jsonl.gz").write_bytes(payload[: len(payload) // 2])  # a download that stopped halfway
+
+    results = list(read_paths([tmp_path]))
+
+    assert all(isinstance(r, Article) for r in results), [r for r in results if isinstance(r, Skip)]
+    kept = len(results)
+    assert 20 < kept < 200
+    assert [r.title for r in results] == [f"Council notice {n}" for n in range(kept)]  # in order, none lost
+    # The cut line is not misread as a malformed record; the last record kept carries the warning.
+    *before, last = results
+    assert all(not r.warnings for r in before)
+    assert last.origin == f"{tmp_path / 'export.jsonl.gz'}:{kept}"
+    assert last.warnings == [
+        f"truncated gzip (compressed stream ends early): the {kept} complete line(s) before the cut were read, "
+        "the rest of the file is missing"
+    ]
+
+
+def test_a_cut_off_gzip_with_nothing_readable_is_a_named_skip(tmp_path):
+    payload = gzip.compress(b'{"title": "Only record", "text": "' + b"x" * 5000 + b'"}\n')
+    (tmp_path / "tiny.jsonl.gz").write_bytes(payload[:30])
+
+    [skip] = list(read_paths([tmp_path]))
+
+    assert isinstance(skip, Skip)
+    assert skip.reason.startswith("truncated gzip (compressed stream ends early)")
+
+
+def test_gunzip_stops_a_gzip_bomb_at_the_cap():
+    bomb = gzip.compress(bytes(20_000_000))  # ~20 KB that inflate to 20 MB
+
+    with pytest.raises(OverflowError):
+        gunzip(bomb, 1_000_000)
+    assert gunzip(gzip.compress(b"one ") + gzip.compress(b"two"), 100) == Gunzipped(b"one two", complete=True)

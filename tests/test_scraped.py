@@ -11,7 +11,7 @@ import pytest
 from index.model import Article, Skip
 from index.normalize import normalize_date
 from index.readers import read_paths
-from index.scraped import REPEAT_MIN_PAGES, repeated_lines
+from index.scraped import REPEAT_MIN_PAGES, is_trailing_prompt, parse_page, repeated_lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scraped"
 SHARED_DATA = Path(__file__).parents[1].parent / "shared" / "data"
@@ -116,6 +116,24 @@ SITE_STYLES = {
             "Tags:",
         ),
     ),
+    "trailing_prompts.txt": Expected(
+        title="Riverside bridge to close for six weeks of repairs",
+        published="2026-03-12T07:40:00",
+        authors=["Helen Marsh"],
+        first="The Riverside bridge will close to all traffic from Monday",
+        # Opens like a prompt ("Get the latest ... updates") but is reported: the article's real last line.
+        last="Get the latest closure updates on the council's website, a spokesperson said.",
+        chrome=(
+            "Get the Riverside Gazette morning briefing delivered to your inbox",
+            "Sign up to our free daily email",
+            "Enter your email address",
+            "Download the Gazette app",
+            "Privacy Policy | Terms of Use",
+            "Cookie settings",
+            "Do not sell or share my personal information",
+            "© 2026 Riverside Gazette",
+        ),
+    ),
     "date_above_headline.txt": Expected(
         title="City council approves budget for new bus lanes downtown",
         published="2026-02-26T18:40:00-05:00",
@@ -175,6 +193,53 @@ def test_site_style_gives_headline_date_byline_and_clean_body(tmp_path: Path, na
     for chrome in expected.chrome:
         assert chrome in page, f"test data: {chrome!r} is not in {name}"
         assert not leaked(chrome, article.text), f"{chrome!r} leaked into the text of {name}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Sign up for the Morning Briefing",
+        "Get the best of the Courier delivered to your inbox every morning.",
+        "Subscribe to our newsletter",
+        "Enter your e-mail address",
+        "Download our free app",
+        "Cookie settings",
+        "Manage cookie preferences",
+        "Privacy Policy | Terms of Use | Cookie Settings",
+        "Do not sell my personal information",
+        "Inscrivez-vous à notre lettre d'information",
+    ],
+)
+def test_sign_up_prompts_and_site_links_are_trailing_prompts(line: str) -> None:
+    assert is_trailing_prompt(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Real last paragraphs that mention what prompts mention.
+        "Residents can sign up for text alerts about the closures on the council's website.",
+        "Subscribers to the council's newsletter will be told of any changes.",
+        "Get the latest closure updates on the council's website, a spokesperson said.",
+        '"Sign up for alerts and check before you travel," the mayor urged.',
+        "The cookie factory will reopen in May.",
+        "Privacy campaigners said they would appeal the ruling to the Supreme Court.",
+        "Get well soon.",
+    ],
+)
+def test_real_last_paragraphs_are_not_trailing_prompts(line: str) -> None:
+    assert not is_trailing_prompt(line)
+
+
+def test_prompts_under_a_short_last_paragraph_go_and_the_paragraph_stays() -> None:
+    page = (
+        "Library reopens after roof repairs\nFri 23 Jan 2026 | 08:18 AM\nBy Sam Okafor\n\n"
+        "The central library reopened on Friday after four months of repairs to its leaking roof, "
+        "and the children's section has moved to the ground floor.\n\n"
+        "Opening hours are unchanged.\n\n"
+        "Get our weekly newsletter in your inbox\nCookie settings\n"
+    )
+    assert parse_page(page).text.endswith("\n\nOpening hours are unchanged.")
 
 
 def test_standfirst_under_the_headline_stays_in_the_body(tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ the reader for its format, so each format reader only has to understand its own 
 
 from __future__ import annotations
 
-import gzip
-import io
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +16,10 @@ from index.model import Article, Skip
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB: real exports run to hundreds of MB (AllSides: ~250 MB)
 
 
+# Formats read a line (or a row) at a time: a cut file's partial last line is dropped, not misread.
+LINE_FORMATS = frozenset({".jsonl", ".ndjson", ".csv"})
+
+
 @dataclass(slots=True, frozen=True)
 class SourceFile:
     """A file's bytes (decompressed when it was gzip) with the name the reader should dispatch on."""
@@ -25,10 +27,19 @@ class SourceFile:
     path: Path
     data: bytes
     suffix: str  # format suffix, ".gz" removed: ".jsonl", ".html", ...
+    warning: str | None = None  # read, but not whole (a gzip stream cut off): said once in the report
 
     @property
     def name(self) -> str:
         return str(self.path)
+
+
+@dataclass(slots=True, frozen=True)
+class Gunzipped:
+    """What a gzip stream decompressed to; `complete` is False when the stream ends early (a cut file)."""
+
+    data: bytes
+    complete: bool
 
 
 Reader = Callable[[SourceFile], Iterator[Article | Skip]]
@@ -101,28 +112,56 @@ def load_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> SourceFile
         raw = path.read_bytes()
     except OSError as exc:
         return Skip(str(path), f"unreadable: {exc.strerror or exc}")
+    suffix = format_suffix(path)
+    warning = None
     if path.suffix.lower() == ".gz":
         try:
-            raw = _gunzip(raw, max_bytes)
-        except EOFError:
-            return Skip(str(path), "truncated gzip (compressed stream ends early)")
+            unpacked = gunzip(raw, max_bytes)
         except (OSError, zlib.error) as exc:
             return Skip(str(path), f"not a valid gzip file ({exc})")
         except OverflowError:
             return Skip(str(path), f"file too large once decompressed (> limit {max_bytes:,} bytes)")
+        raw = unpacked.data
+        if not unpacked.complete:
+            raw, warning = _cut_off(raw, suffix)
+            if not raw.strip():
+                return Skip(str(path), "truncated gzip (compressed stream ends early); nothing readable before the cut")
         if not raw:
             return Skip(str(path), "empty file (0 bytes once decompressed)")
     if looks_binary(raw):
         return Skip(str(path), "binary content, not text")
-    return SourceFile(path=path, data=raw, suffix=format_suffix(path))
+    return SourceFile(path=path, data=raw, suffix=suffix, warning=warning)
 
 
-def _gunzip(raw: bytes, max_bytes: int) -> bytes:
-    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
-        data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise OverflowError
-    return data
+def gunzip(raw: bytes, max_bytes: int) -> Gunzipped:
+    """Decompress gzip data (every member), never holding more than `max_bytes` of output: a gzip bomb
+    raises OverflowError at the cap. A stream that ends early gives what came before the cut."""
+    out = bytearray()
+    rest = raw
+    while rest:
+        stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while rest and not stream.eof:
+            # max_length bounds each step's output, so a few KB that inflate to GB stop at the cap.
+            out += stream.decompress(rest, max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                raise OverflowError(f"more than {max_bytes:,} bytes once decompressed")
+            rest = stream.unconsumed_tail
+        if not stream.eof:
+            return Gunzipped(bytes(out), complete=False)
+        rest = stream.unused_data.lstrip(b"\x00")  # the next member; NUL padding after the last is allowed
+    return Gunzipped(bytes(out), complete=True)
+
+
+def _cut_off(data: bytes, suffix: str) -> tuple[bytes, str]:
+    """A cut file's readable part and the warning that says what is missing."""
+    if suffix in LINE_FORMATS:
+        whole, _, _partial = data.rpartition(b"\n")  # the last line was cut mid-record
+        lines = whole.count(b"\n") + 1 if whole else 0
+        return whole, (
+            f"truncated gzip (compressed stream ends early): the {lines:,} complete line(s) before the cut "
+            "were read, the rest of the file is missing"
+        )
+    return data, "truncated gzip (compressed stream ends early): the text before the cut was read, the rest is missing"
 
 
 def looks_binary(data: bytes) -> bool:
@@ -157,9 +196,41 @@ def read_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_FILE_BY
         if loaded.suffix in per_group:
             groups.setdefault((item.parent, loaded.suffix), []).append(loaded)
             continue
-        yield from _safely(per_file[loaded.suffix], loaded)
+        yield from _with_file_warnings(_safely(per_file[loaded.suffix], loaded), [loaded])
     for (_, suffix), files in groups.items():
-        yield from _safely(per_group[suffix], files)
+        yield from _with_file_warnings(_safely(per_group[suffix], files), files)
+
+
+def _with_file_warnings(items: Iterator[Article | Skip], files: list[SourceFile]) -> Iterator[Article | Skip]:
+    """Pass `items` on; a file read only in part gives its warning to the last article read from it
+    (named in the report with that article), or becomes a Skip when none was read."""
+    warned = {source.name: source.warning for source in files if source.warning}
+    if not warned:
+        yield from items
+        return
+    held: dict[str, Article] = {}  # the latest article of each warned file, held back to carry the warning
+    for item in items:
+        name = _file_of(item.origin if isinstance(item, Article) else item.path, warned)
+        if name is None or isinstance(item, Skip):
+            yield item
+            continue
+        if name in held:
+            yield held[name]
+        held[name] = item
+    for name, warning in warned.items():
+        if name in held:
+            held[name].warnings.append(warning)
+            yield held[name]
+        else:
+            yield Skip(name, warning)
+
+
+def _file_of(origin: str, names: dict[str, str]) -> str | None:
+    """Which of `names` an origin ("file", "file:12" or "file[3]") comes from."""
+    for name in names:
+        if origin == name or origin.startswith((name + ":", name + "[")):
+            return name
+    return None
 
 
 def _safely(reader: Callable, arg: SourceFile | list[SourceFile]) -> Iterator[Article | Skip]:

@@ -8,9 +8,11 @@ came from (``<source>``, as aggregator feeds do).
 
 from __future__ import annotations
 
+import calendar
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax import SAXParseException
 
@@ -35,31 +37,56 @@ _BREAKS = re.compile(r"(?:\s*\x00[PL])+\s*")
 _SPACES = re.compile(r"\s+")
 
 
-def read_feed(source: SourceFile) -> Iterator[Article | Skip]:
-    """Every entry of an RSS or Atom feed; a feed that cannot be parsed at all is one Skip."""
+@dataclass(slots=True)
+class ParsedFeed:
+    """A feed's entries and what its channel says about all of them."""
+
+    entries: list[dict]
+    title: str
+    authors: list[str]
+    language: str | None
+    damage: str | None = None  # the parser recovered these entries from a malformed feed: what it met
+
+
+def parse_feed(data: bytes, name: str, base_url: str | None = None) -> ParsedFeed | Skip:
+    """Parse feed bytes (never a URL: feedparser must not fetch); a Skip when no entry can be read.
+    `base_url` resolves relative links, as the feed's own address would."""
     # A BytesIO, never the bytes themselves: feedparser treats a string as a URL or a file name if it can.
-    parsed = feedparser.parse(io.BytesIO(source.data))
+    headers = {"content-location": base_url} if base_url else None
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
     if not parsed.entries:
         if parsed.bozo:
-            yield Skip(source.name, f"malformed feed: {_describe(parsed.get('bozo_exception'))}")
-        elif not parsed.version:
-            yield Skip(source.name, "not an RSS or Atom feed (no channel, feed or entries found)")
-        else:
-            yield Skip(source.name, "feed has no entries")
-        return
+            return Skip(name, f"malformed feed: {_describe(parsed.get('bozo_exception'))}")
+        if not parsed.version:
+            return Skip(name, "not an RSS or Atom feed (no channel, feed or entries found)")
+        return Skip(name, "feed has no entries")
+    damage = None
     if isinstance(parsed.get("bozo_exception"), SAXParseException):
+        damage = _describe(parsed.bozo_exception)
+    feed = parsed.feed
+    return ParsedFeed(
+        entries=list(parsed.entries),
+        title=_plain(feed.get("title", ""), feed.get("title_detail")),
+        authors=_authors(feed),
+        language=_language(feed.get("language")),
+        damage=damage,
+    )
+
+
+def read_feed(source: SourceFile) -> Iterator[Article | Skip]:
+    """Every entry of an RSS or Atom feed; a feed that cannot be parsed at all is one Skip."""
+    parsed = parse_feed(source.data, source.name)
+    if isinstance(parsed, Skip):
+        yield parsed
+        return
+    if parsed.damage:
         # feedparser's lenient parser recovered these entries; say so, since some may be cut or missing.
         yield Skip(
             source.name,
-            f"malformed feed: {_describe(parsed.bozo_exception)}; "
-            f"{len(parsed.entries)} entries recovered, later ones may be missing",
+            f"malformed feed: {parsed.damage}; {len(parsed.entries)} entries recovered, later ones may be missing",
         )
-    feed = parsed.feed
-    feed_title = _plain(feed.get("title", ""), feed.get("title_detail"))
-    feed_authors = _authors(feed)
-    feed_language = _language(feed.get("language"))
     for number, entry in enumerate(parsed.entries):
-        yield entry_article(entry, f"{source.name}[{number}]", feed_title, feed_authors, feed_language)
+        yield entry_article(entry, f"{source.name}[{number}]", parsed.title, parsed.authors, parsed.language)
 
 
 def entry_article(
@@ -156,7 +183,7 @@ def _published(entry: dict) -> str | None:
             # feedparser reads date shapes dateutil does not (it keeps them as UTC structs).
             parsed = entry.get(f"{key}_parsed")
             if parsed:
-                return datetime(*parsed[:6], tzinfo=UTC).isoformat()
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat()
     return None
 
 
