@@ -280,7 +280,7 @@
       .sort((a, b) => a[0].localeCompare(b[0]));
     archiveCounts = new Map(names.map(([name, count]) => [name, Number(count) || 0]));
     for (const [name] of names) addSourceOption(name);
-    ensureSourceOptions([...selected, ...(searchCounts ? searchCounts.keys() : [])]);
+    ensureSourceOptions([...selected, ...(searchCounts ? searchCounts.keys() : [])].filter(Boolean));
     for (const box of sourceBoxes()) box.checked = selected.includes(box.value);
     showSourceCounts();
     updateFilterCount();
