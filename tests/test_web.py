@@ -1,15 +1,19 @@
-"""The search page in headless Chromium, against real servers over real indexes.
+"""The search page in headless Chromium, against real servers on loopback.
 
 One browser and one tab serve the whole module; each server (sample index, injection index,
-missing index) runs uvicorn in a background thread on a free localhost port.
+missing index) runs uvicorn in a background thread on a free localhost port. The time features of
+issue 13 (as_of, sort, time chips, coverage facets, snippets) run against tests/fixture_api.py, a real
+server answering by the issue-13 API contract, until the searcher implements it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,6 +27,7 @@ from search.api import create_app
 from search.live import serve_in_background
 from search.settings import Settings
 from tests.conftest import write_jsonl
+from tests.fixture_api import create_fixture_app
 
 pytestmark = pytest.mark.browser
 
@@ -180,8 +185,10 @@ def test_search_shows_results_linked_to_their_source_articles(fresh, site):
     assert set(link.get_attribute("rel").split()) >= {"noopener", "noreferrer"}
     assert link.text_content() == expected[0]["title"]
     assert first.locator(".result-source").text_content() == expected[0]["source"]
-    assert first.locator("time").get_attribute("datetime") == expected[0]["published"][:10]
-    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", first.locator("time").text_content())
+    when = first.locator("time")
+    assert when.get_attribute("datetime") == expected[0]["published"][:10]
+    assert re.fullmatch(r"today|yesterday|\d+ (day|week|month|year)s? ago", when.text_content())
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}(, \d{2}:\d{2})?", when.get_attribute("title"))
 
     marks = first.locator(".result-passage mark").all_text_contents()
     passage, spans = expected[0]["passage"], expected[0]["highlights"]
@@ -418,3 +425,258 @@ def test_phone_width_has_no_sideways_scroll_and_every_field_is_labelled(fresh, s
     )
     assert unlabelled == []
     assert fresh.locator("[aria-live]").count() >= 1
+
+
+# --- time, coverage and snippets (issue 13) ----------------------------------------------------
+# These drive tests/fixture_api.py, a real loopback server answering by the issue-13 contract from
+# fixture_api.ARTICLES. Every expectation is read from the API's own answers (or is what a reader sees),
+# so a test moves to the real app by giving it a site that serves an index of those articles.
+
+TIME_QUESTION = "which league had a player test positive this week?"
+AS_OF = "2020-03-13"
+
+
+@pytest.fixture(scope="module")
+def time_site() -> Iterator[str]:
+    with serve_in_background(create_fixture_app()) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def hostile_time_site() -> Iterator[str]:
+    padding = "Readers wrote in about the crossing all week. " * 8  # long enough to be cut to a snippet
+    records = [{**record, "text": padding + record["text"]} for record in INJECTION_RECORDS]
+    with serve_in_background(create_fixture_app(records)) as base:
+        yield base
+
+
+def search_sent(page, action: Callable[[], object]) -> dict[str, list[str]]:
+    """The query of the /api/search request that `action` makes the page send, once its answer is shown."""
+    with page.expect_request(lambda request: urlsplit(request.url).path == "/api/search") as request:
+        action()
+    wait_settled(page)
+    return parse_qs(urlsplit(request.value.url).query)
+
+
+def dates_shown(page) -> dict[str, tuple[str, str]]:
+    """{datetime attribute: (text, hover title)} of the results' dates."""
+    pairs = page.locator(".result time").evaluate_all("ts => ts.map(t => [t.dateTime, t.textContent, t.title])")
+    return {when: (text, title) for when, text, title in pairs}
+
+
+def test_newest_first_toggle_sends_sort_and_stays_in_the_url(fresh, time_site):
+    open_search(fresh, time_site, q="league player")
+    toggle = fresh.get_by_label("Newest first")
+    sent = search_sent(fresh, toggle.check)
+    assert sent["sort"] == ["newest"] and url_params(fresh)["sort"] == ["newest"]
+    expected = api(time_site, "/api/search", q="league player", k=10, sort="newest")["results"]
+    assert result_ids(fresh) == [r["id"] for r in expected]
+    days = [r["published"] for r in expected if r["published"]]
+    assert days == sorted(days, reverse=True)
+    assert fresh.locator("#status").text_content().endswith("newest first")
+
+    fresh.reload()
+    wait_settled(fresh)
+    assert toggle.is_checked()
+    sent = search_sent(fresh, toggle.uncheck)
+    assert "sort" not in sent and "sort" not in url_params(fresh)
+
+
+def test_time_words_show_as_a_chip_and_removing_it_searches_without_them(fresh, time_site):
+    open_search(fresh, time_site, q=TIME_QUESTION, as_of=AS_OF)
+    applied = api(time_site, "/api/search", q=TIME_QUESTION, as_of=AS_OF, k=10)
+    assert applied["time_range"]["origin"] == "question"
+    chip = fresh.locator(".chip-time")
+    assert chip.locator(".chip-text").text_content() == "this week · 6–13 Mar 2020"
+    assert set(dates_shown(fresh)) <= {f"2020-03-{day:02d}" for day in range(6, 14)}
+
+    sent = search_sent(fresh, chip.get_by_role("button", name=re.compile("Remove the dates")).click)
+    assert sent["time_words"] == ["false"] and url_params(fresh)["time_words"] == ["false"]
+    assert fresh.locator(".chip-time").count() == 0
+    wider = api(time_site, "/api/search", q=TIME_QUESTION, as_of=AS_OF, k=10, time_words="false")
+    assert wider["time_range"] is None
+    assert result_ids(fresh) == [r["id"] for r in wider["results"]]
+    assert min(dates_shown(fresh)) < "2020-03-06"
+
+    sent = search_sent(fresh, fresh.get_by_role("button", name="Read dates in the question").click)
+    assert "time_words" not in sent
+    assert fresh.locator(".chip-time").is_visible()
+
+
+def test_a_when_window_shows_as_a_chip_that_clears_it(fresh, time_site):
+    open_search(fresh, time_site, q="league player", as_of=AS_OF, when="7d")
+    chip = fresh.locator(".chip-when")
+    assert chip.locator(".chip-text").text_content() == "past 7 days · 6–13 Mar 2020"
+    sent = search_sent(fresh, chip.get_by_role("button").click)
+    assert "when" not in sent and "when" not in url_params(fresh)
+    assert sent["as_of"] == [AS_OF]
+    assert fresh.locator(".chip-when").count() == 0
+
+
+def test_as_of_is_a_date_under_the_filters_sent_kept_and_shown(fresh, time_site):
+    open_search(fresh, time_site, q="league player")
+    assert max(dates_shown(fresh)) > AS_OF  # without as_of, later articles are there
+    sent = search_sent(fresh, lambda: fresh.get_by_label("Date", exact=True).fill(AS_OF))
+    assert sent["as_of"] == [AS_OF] and url_params(fresh)["as_of"] == [AS_OF]
+    assert max(dates_shown(fresh)) <= AS_OF
+    assert fresh.locator(".chip-as-of .chip-text").text_content() == "as of 13 Mar 2020"
+    assert "as of 13 Mar 2020" in fresh.locator("#as-of-note").text_content()
+
+    fresh.reload()
+    wait_settled(fresh)
+    assert fresh.locator("#as-of").input_value() == AS_OF
+    sent = search_sent(fresh, fresh.locator(".chip-as-of").get_by_role("button").click)
+    assert "as_of" not in sent and fresh.locator("#as-of").input_value() == ""
+
+
+def test_dates_read_as_time_ago_with_the_full_date_on_hover(fresh, time_site):
+    open_search(fresh, time_site, q="league player", as_of=AS_OF, sort="newest")
+    shown = dates_shown(fresh)
+    assert shown["2020-03-13"] == ("today", "13 Mar 2020")
+    assert shown["2020-03-12"] == ("yesterday", "12 Mar 2020")
+    assert shown["2020-03-10"] == ("3 days ago", "10 Mar 2020")
+    assert shown["2020-02-27"] == ("2 weeks ago", "27 Feb 2020")
+
+    open_search(fresh, time_site, q="league player", sort="newest")  # no as_of: relative to today
+    years = math.floor((date.today() - date(2020, 3, 13)).days / 365.25)
+    assert dates_shown(fresh)["2020-03-13"] == (f"{years} year{'s' * (years != 1)} ago", "13 Mar 2020")
+
+
+def test_a_result_shows_its_snippet_and_the_full_passage_on_demand(fresh, time_site):
+    open_search(fresh, time_site, q=TIME_QUESTION, as_of=AS_OF)
+    results = api(time_site, "/api/search", q=TIME_QUESTION, as_of=AS_OF, k=10)["results"]
+    top = results[0]
+    assert len(top["snippet"]) < len(top["passage"])
+    item = fresh.locator(f'.result[data-id="{top["id"]}"]')
+    short, whole = item.locator(".result-snippet"), item.locator(".result-passage")
+    assert short.text_content() == top["snippet"]
+    assert short.locator("mark").all_text_contents() == [top["snippet"][s:e] for s, e in top["snippet_highlights"]]
+    assert whole.is_hidden()
+
+    button = item.get_by_role("button", name="Show full passage")
+    button.click()
+    assert whole.is_visible() and short.is_hidden()
+    assert whole.locator("mark").all_text_contents() == [top["passage"][s:e] for s, e in top["highlights"]]
+    assert item.locator(".passage-button").get_attribute("aria-expanded") == "true"
+    item.locator(".passage-button").click()
+    assert short.is_visible() and whole.is_hidden()
+
+    # Today's server sends no snippet: the passage is shown as before, with nothing to unfold.
+    bare = next(r for r in results if "snippet" not in r)
+    bare_item = fresh.locator(f'.result[data-id="{bare["id"]}"]')
+    assert bare_item.locator(".result-passage").is_visible()
+    assert bare_item.locator(".passage-button, .result-snippet").count() == 0
+
+
+def test_coverage_timeline_has_a_bar_per_bucket_and_a_bar_narrows_the_dates(fresh, time_site):
+    open_search(fresh, time_site, q="league player", as_of=AS_OF)
+    buckets = api(time_site, "/api/search", q="league player", as_of=AS_OF, k=10, facets="true")["facets"]["dates"]
+    assert len(buckets) >= 3 and any(b["count"] == 0 for b in buckets), "the fixture needs an empty bucket"
+    bars = fresh.locator("#coverage svg .bar")
+    assert bars.count() == len(buckets)
+    labels = bars.evaluate_all("bs => bs.map(b => b.getAttribute('aria-label'))")
+    week = next(b for b in buckets if b["start"] == "2020-03-09")
+    assert f"{week['count']} articles, 9–15 Mar 2020" in labels
+    drawn = bars.locator(".bar-fill").evaluate_all("rs => rs.map(r => r.getBoundingClientRect().height)")
+    busiest = max(b["count"] for b in buckets)
+    tallest = max(drawn)
+    assert tallest > 20
+    for bucket, height in zip(buckets, drawn, strict=True):
+        assert height == pytest.approx(tallest * bucket["count"] / busiest, abs=0.5)
+
+    # Keyboard: the chart is one tab stop; arrows move between bars, Enter picks one.
+    first = next(i for i, b in enumerate(buckets) if b["count"])
+    bars.nth(len(buckets) - 1).focus()
+    for _ in range(len(buckets) - 1 - first):
+        fresh.keyboard.press("ArrowLeft")
+    sent = search_sent(fresh, lambda: fresh.keyboard.press("Enter"))
+    assert (sent["from"], sent["to"]) == ([buckets[first]["start"]], [buckets[first]["end"]])
+
+    fresh.go_back()
+    wait_settled(fresh)
+    sent = search_sent(fresh, fresh.get_by_role("button", name=f"{week['count']} articles, 9–15 Mar 2020").click)
+    assert (sent["from"], sent["to"]) == (["2020-03-09"], ["2020-03-15"])
+    assert url_params(fresh)["from"] == ["2020-03-09"] and url_params(fresh)["to"] == ["2020-03-15"]
+    assert fresh.locator("#from").input_value() == "2020-03-09"
+    assert set(dates_shown(fresh)) <= {f"2020-03-{day:02d}" for day in range(9, 16)}
+    assert fresh.locator('#coverage .bar[aria-pressed="true"]').count() == 1
+
+
+def test_outlet_counts_are_those_of_the_search_on_screen(fresh, time_site):
+    open_search(fresh, time_site, q=TIME_QUESTION, as_of=AS_OF)
+    fresh.wait_for_function("() => !document.querySelector('#source-note')")  # outlets loaded
+    facets = api(time_site, "/api/search", q=TIME_QUESTION, as_of=AS_OF, k=10, facets="true")["facets"]
+    expected = {s["value"]: s["count"] for s in facets["sources"]}
+    pairs = fresh.locator(".source-option").evaluate_all(
+        "ls => ls.map(l => [l.querySelector('.source-name').textContent, l.querySelector('.source-count').textContent])"
+    )
+    shown = {name: int(re.match(r"\d+", count).group()) for name, count in pairs}
+    assert shown == {name: expected.get(name, 0) for name in shown}
+    assert shown != api(time_site, "/api/stats")["sources"], "the search's counts, not the archive's"
+    assert "matching this search" in fresh.locator("#source-group").text_content()
+
+
+def test_snippets_of_hostile_articles_stay_text(fresh, hostile_time_site):
+    open_search(fresh, hostile_time_site, q="harbour ferry timetable")
+    fresh.wait_for_timeout(200)  # give any injected handler (an <img onerror>) its chance to run
+    results = fresh.locator("#results")
+    assert results.locator(".result-snippet").count() > 0
+    assert results.locator("img, script, b").count() == 0
+    assert any(PAYLOAD_IMG in t for t in results.locator(".result-snippet").all_text_contents())
+    assert fresh.evaluate("typeof window.__pwned") == "undefined"
+
+
+@pytest.mark.parametrize("width", [320, 360, 400])
+def test_time_controls_and_timeline_fit_a_phone(fresh, time_site, width):
+    fresh.set_viewport_size({"width": width, "height": 740})
+    try:
+        open_search(fresh, time_site, q=TIME_QUESTION, as_of=AS_OF, sort="newest", source="Metro Wire")
+        assert fresh.locator(".chip-time").is_visible() and fresh.locator("#coverage").is_visible()
+        assert fresh.evaluate("document.documentElement.scrollWidth") <= width
+        chart = fresh.locator("#coverage svg").bounding_box()
+        column = fresh.locator("#results").bounding_box()
+        assert chart["x"] >= 0 and chart["x"] + chart["width"] <= column["x"] + column["width"] + 0.5
+        fresh.locator("#filters-toggle").click()
+        assert fresh.locator("#as-of").is_visible()
+        assert fresh.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        fresh.set_viewport_size({"width": 1280, "height": 900})
+
+
+@pytest.mark.parametrize(
+    ("published", "reference", "shown"),
+    [
+        ("2020-03-13T18:00:00+00:00", "2020-03-13", "today"),
+        ("2020-03-12", "2020-03-13", "yesterday"),
+        ("2020-02-29", "2020-03-13", "13 days ago"),
+        ("2020-02-28", "2020-03-13", "2 weeks ago"),
+        ("2020-01-14", "2020-03-13", "8 weeks ago"),
+        ("2020-01-13", "2020-03-13", "2 months ago"),
+        ("2019-03-15", "2020-03-13", "11 months ago"),
+        ("2019-03-14", "2020-03-13", "1 year ago"),
+        ("2010-03-13", "2020-03-13", "10 years ago"),
+        ("2020-03-14", "2020-03-13", None),  # after the reference: the plain date is shown instead
+        ("sometime in 2020", "2020-03-13", None),
+    ],
+)
+def test_time_ago_wording(fresh, time_site, published, reference, shown):
+    if not fresh.url.startswith(time_site):
+        fresh.goto(f"{time_site}/")
+    assert fresh.evaluate("([p, r]) => window.newsdeskDates.relativeDay(p, r)", [published, reference]) == shown
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        ("2020-03-09", "2020-03-15", "9–15 Mar 2020"),
+        ("2020-03-13", "2020-03-13", "13 Mar 2020"),
+        ("2020-02-24", "2020-03-01", "24 Feb – 1 Mar 2020"),
+        ("2019-12-30", "2020-01-05", "30 Dec 2019 – 5 Jan 2020"),
+        ("2020-01-01", None, "since 1 Jan 2020"),
+        (None, "2020-03-08", "until 8 Mar 2020"),
+    ],
+)
+def test_date_range_wording(fresh, time_site, start, end, shown):
+    if not fresh.url.startswith(time_site):
+        fresh.goto(f"{time_site}/")
+    assert fresh.evaluate("([a, b]) => window.newsdeskDates.formatRange(a, b)", [start, end]) == shown

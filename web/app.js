@@ -4,13 +4,16 @@
 //   1. Article text (titles, passages, outlets, authors, URLs) enters the DOM only as text:
 //      textContent / createTextNode, never innerHTML or insertAdjacentHTML.
 //   2. Only http: and https: URLs become links; anything else is shown as plain text.
-// The search state (query, outlets, dates, page) lives in the URL, so a search can be linked
-// and Back / Forward replay it.
+// The search state (query, outlets, dates, as_of, sort, time words, page) lives in the URL, so a
+// search can be linked and Back / Forward replay it. Dates and the coverage timeline live in
+// dates.js and timeline.js.
 "use strict";
 
 (() => {
   const PAGE_SIZE = 10;
   const RELATED_K = 5;
+  const { validDay, formatDate, fullDate, formatRange, relativeDay, today } = window.newsdeskDates;
+  const WHEN = /^\d{1,6}[hdw]$/i; // the API's `when` shorthand: 24h, 7d, 2w
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -18,6 +21,17 @@
     q: $("q"),
     from: $("from"),
     to: $("to"),
+    asOf: $("as-of"),
+    asOfNote: $("as-of-note"),
+    newest: $("newest"),
+    chips: $("chips"),
+    sourceCountsNote: $("source-counts-note"),
+    coverage: $("coverage"),
+    coverageSummary: $("coverage-summary"),
+    coveragePlot: $("coverage-plot"),
+    coverageChart: $("coverage-chart"),
+    coverageFirst: $("coverage-first"),
+    coverageLast: $("coverage-last"),
     sources: $("source-options"),
     sourceNote: $("source-note"),
     dateNote: $("date-note"),
@@ -40,10 +54,12 @@
     summary: $("index-summary"),
   };
 
-  let current = null; // the state shown on screen: {q, sources, from, to, page}
+  let current = null; // the state shown on screen: {q, sources, from, to, asOf, when, sort, timeWords, page}
   let searchSeq = 0; // only the newest response may touch the page
   let searchAbort = null;
   let sourceOptionCount = 0; // unique ids for the outlet checkboxes
+  let archiveCounts = new Map(); // articles per outlet in the whole index (/api/stats)
+  let searchCounts = null; // articles per outlet matching the search on screen (facets), or null
 
   // --- small helpers --------------------------------------------------------------------------
 
@@ -81,22 +97,13 @@
     return a;
   }
 
-  // Fixed English month names: ICU versions disagree ("Sep" / "Sept"), and a newsroom wants one style.
-  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-  /** "18 Nov 2025" from "2025-11-18" or "2025-11-18T08:18:00+00:00": the date the outlet printed. */
-  function formatDate(published) {
-    if (typeof published !== "string") return null;
-    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(published);
-    if (!m || +m[2] < 1 || +m[2] > 12) return published;
-    return `${+m[3]} ${MONTHS[+m[2] - 1]} ${m[1]}`;
-  }
-
-  function timeElement(published, className) {
+  /** <time> showing "3 days ago" (before as_of when set, else today), the full date on hover. */
+  function timeElement(published, className, asOf) {
     const label = formatDate(published);
     if (!label) return null;
-    const t = h("time", className, label);
+    const t = h("time", className, relativeDay(published, asOf || today()) || label);
     t.dateTime = published.slice(0, 10);
+    t.title = fullDate(published);
     return t;
   }
 
@@ -129,36 +136,52 @@
   function stateFromURL() {
     const params = new URLSearchParams(window.location.search);
     const page = Number.parseInt(params.get("page") || "1", 10);
+    const when = (params.get("when") || "").trim();
     return {
       q: (params.get("q") || "").trim(),
       sources: params.getAll("source").filter(Boolean),
-      from: validDate(params.get("from")),
-      to: validDate(params.get("to")),
+      from: validDay(params.get("from")),
+      to: validDay(params.get("to")),
+      asOf: validDay(params.get("as_of")),
+      when: WHEN.test(when) ? when : "",
+      sort: params.get("sort") === "newest" ? "newest" : "",
+      timeWords: params.get("time_words") !== "false",
       page: Number.isFinite(page) && page >= 1 ? page : 1,
     };
   }
 
-  function validDate(value) {
-    return value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : "";
-  }
-
-  function urlForState(state) {
+  /** Search parameters shared by the page URL and the API request (defaults left out). */
+  function stateParams(state) {
     const params = new URLSearchParams();
     if (state.q) params.set("q", state.q);
     for (const source of state.sources) params.append("source", source);
     if (state.from) params.set("from", state.from);
     if (state.to) params.set("to", state.to);
+    if (state.asOf) params.set("as_of", state.asOf);
+    if (state.when) params.set("when", state.when);
+    if (state.sort) params.set("sort", state.sort);
+    if (!state.timeWords) params.set("time_words", "false");
+    return params;
+  }
+
+  function urlForState(state) {
+    const params = stateParams(state);
     if (state.page > 1) params.set("page", String(state.page));
     const query = params.toString();
     return window.location.pathname + (query ? `?${query}` : "");
   }
 
+  /** The form's fields; `when` and the time-word switch are not fields, so they carry over. */
   function stateFromForm(page = 1) {
     return {
       q: els.q.value.trim(),
       sources: checkedSources(),
       from: els.from.value,
       to: els.to.value,
+      asOf: els.asOf.value,
+      when: current ? current.when : "",
+      sort: els.newest.checked ? "newest" : "",
+      timeWords: current ? current.timeWords : true,
       page,
     };
   }
@@ -167,6 +190,11 @@
     els.q.value = state.q;
     els.from.value = state.from;
     els.to.value = state.to;
+    els.asOf.value = state.asOf;
+    els.newest.checked = state.sort === "newest";
+    els.asOfNote.textContent = state.asOf
+      ? `Searching as of ${formatDate(state.asOf)}: nothing published later is shown.`
+      : "Empty: as of now.";
     ensureSourceOptions(state.sources);
     for (const box of sourceBoxes()) box.checked = state.sources.includes(box.value);
     updateFilterCount();
@@ -187,7 +215,7 @@
 
   /** "Filters (2)" on the phone toggle: how many restrictions are on, even while folded away. */
   function updateFilterCount() {
-    const count = checkedSources().length + (els.from.value ? 1 : 0) + (els.to.value ? 1 : 0);
+    const count = checkedSources().length + [els.from, els.to, els.asOf].filter((input) => input.value).length;
     els.filtersCount.textContent = count ? ` (${count})` : "";
   }
 
@@ -197,21 +225,35 @@
       .map((box) => box.value);
   }
 
-  function addSourceOption(name, count) {
+  function addSourceOption(name) {
     const id = `source-${++sourceOptionCount}`;
     const box = h("input");
     box.type = "checkbox";
     box.id = id;
     box.name = "source";
     box.value = name;
-    const label = h("label", "source-option", box, h("span", "source-name", name));
+    const label = h("label", "source-option", box, h("span", "source-name", name), h("span", "source-count"));
     label.htmlFor = id;
-    if (count !== undefined) {
-      const noun = h("span", "visually-hidden", count === 1 ? " article" : " articles");
-      label.append(h("span", "source-count", String(count), noun));
-    }
     els.sources.append(label);
     return box;
+  }
+
+  /**
+   * The number beside each outlet: how many articles match the search on screen when the API sent
+   * facets, otherwise how many the archive holds.
+   */
+  function showSourceCounts() {
+    const counts = searchCounts || archiveCounts;
+    for (const box of sourceBoxes()) {
+      const label = box.closest("label");
+      const slot = label.querySelector(".source-count");
+      const known = searchCounts !== null || archiveCounts.has(box.value);
+      const count = counts.get(box.value) || 0;
+      const noun = searchCounts ? " matching" : count === 1 ? " article" : " articles";
+      slot.replaceChildren(...(known ? [String(count), h("span", "visually-hidden", noun)] : []));
+      label.classList.toggle("is-empty", searchCounts !== null && count === 0);
+    }
+    els.sourceCountsNote.textContent = searchCounts ? "Counts: articles matching this search." : "";
   }
 
   /** Outlets named in the URL but unknown to the index still get a (checked) box, so state is never lost. */
@@ -236,9 +278,11 @@
     const names = Object.entries(stats.sources || {})
       .filter(([name]) => name)
       .sort((a, b) => a[0].localeCompare(b[0]));
-    for (const [name, count] of names) addSourceOption(name, count);
-    ensureSourceOptions(selected);
+    archiveCounts = new Map(names.map(([name, count]) => [name, Number(count) || 0]));
+    for (const [name] of names) addSourceOption(name);
+    ensureSourceOptions([...selected, ...(searchCounts ? searchCounts.keys() : [])].filter(Boolean));
     for (const box of sourceBoxes()) box.checked = selected.includes(box.value);
+    showSourceCounts();
     updateFilterCount();
     if (!names.length) els.sources.prepend(h("p", "filter-note", "No outlets in the index yet."));
 
@@ -285,8 +329,11 @@
   }
 
   function searchPath(state) {
-    const params = new URLSearchParams({ q: state.q, k: String(PAGE_SIZE), offset: String((state.page - 1) * PAGE_SIZE) });
-    return `/api/search?${withFilters(params, state)}`;
+    const params = stateParams(state);
+    params.set("k", String(PAGE_SIZE));
+    params.set("offset", String((state.page - 1) * PAGE_SIZE));
+    params.set("facets", "true");
+    return `/api/search?${params}`;
   }
 
   function relatedPath(id) {
@@ -322,6 +369,8 @@
       els.pager.hidden = true;
       els.status.textContent = "";
       els.intro.hidden = false;
+      showChips(state, null);
+      showCoverage(state, null);
       return;
     }
     els.intro.hidden = true;
@@ -342,6 +391,8 @@
       finishLoading();
       els.results.replaceChildren();
       els.status.textContent = "";
+      showChips(state, null);
+      showCoverage(state, null);
       showError(err.message);
       return;
     }
@@ -356,28 +407,34 @@
   }
 
   function filtersActive(state) {
-    return state.sources.length > 0 || Boolean(state.from || state.to);
+    return state.sources.length > 0 || Boolean(state.from || state.to || state.asOf || state.when);
   }
 
   function showResults(state, body) {
     const results = Array.isArray(body.results) ? body.results : [];
-    els.results.replaceChildren(...results.map(resultItem));
+    els.results.replaceChildren(...results.map((result) => resultItem(result, state)));
+    showChips(state, body.time_range);
+    showCoverage(state, body.facets);
     els.results.start = (state.page - 1) * PAGE_SIZE + 1;
 
     if (!results.length) {
       els.status.textContent = "No articles match.";
-      els.emptyTitle.textContent = filtersActive(state)
-        ? "No articles match — try fewer filters"
-        : "No articles match — try other words";
+      const narrowed = filtersActive(state) || Boolean(body.time_range);
+      els.emptyTitle.textContent = narrowed ? "No articles match — try fewer filters" : "No articles match — try other words";
       els.emptyHint.textContent =
-        state.page > 1 ? "There are no more results past this page." : "Widen the dates or choose more outlets.";
-      els.emptyHint.hidden = !filtersActive(state) && state.page === 1;
+        state.page > 1
+          ? "There are no more results past this page."
+          : body.time_range
+            ? "Remove the dates above, widen the dates or choose more outlets."
+            : "Widen the dates or choose more outlets.";
+      els.emptyHint.hidden = !narrowed && state.page === 1;
       els.empty.hidden = false;
     } else {
       const first = (state.page - 1) * PAGE_SIZE + 1;
       const last = first + results.length - 1;
       const range = first === last ? `Result ${first}` : `Results ${first}–${last}`;
-      els.status.textContent = `${range} for “${state.q}”${filtersActive(state) ? " (filtered)" : ""}`;
+      const order = state.sort === "newest" ? ", newest first" : "";
+      els.status.textContent = `${range} for “${state.q}”${filtersActive(state) ? " (filtered)" : ""}${order}`;
     }
 
     const hasMore = Boolean(body.has_more);
@@ -387,13 +444,98 @@
     els.pager.hidden = state.page <= 1 && !hasMore;
   }
 
-  function resultItem(result) {
+  /** A removable chip: its words, and a × button that says what it removes. */
+  function chip(className, text, removeLabel, onRemove) {
+    const remove = h("button", "chip-remove", "×");
+    remove.type = "button";
+    remove.setAttribute("aria-label", removeLabel);
+    remove.title = removeLabel;
+    remove.addEventListener("click", onRemove);
+    return h("li", `chip ${className}`, h("span", "chip-text", text), remove);
+  }
+
+  /**
+   * The time the results are restricted to, above them: as_of, and the range the API applied from the
+   * question's time words ("this week · 6–13 Mar 2020") or from `when`, each removable.
+   */
+  function showChips(state, timeRange) {
+    const chips = [];
+    if (state.asOf) {
+      chips.push(
+        chip("chip-as-of", `as of ${formatDate(state.asOf)}`, "Search as of now instead", () =>
+          go({ ...state, asOf: "", page: 1 }),
+        ),
+      );
+    }
+    const range = timeRange && typeof timeRange === "object" ? timeRange : null;
+    if (range && (range.start || range.end)) {
+      const words = String(range.label || range.words || "");
+      const text = [words, formatRange(range.start, range.end)].filter(Boolean).join(" · ");
+      if (range.origin === "question") {
+        const item = chip("chip-time", text, `Remove the dates read from “${range.words || words}”`, () =>
+          go({ ...state, timeWords: false, page: 1 }),
+        );
+        item.title = `From your question: “${String(range.words || words)}”`;
+        chips.push(item);
+      } else if (range.origin === "when") {
+        chips.push(chip("chip-time chip-when", text, "Remove this time window", () => go({ ...state, when: "", page: 1 })));
+      }
+    }
+    if (!state.timeWords && state.q) {
+      const undo = h("button", "link-button chip-undo", "Read dates in the question");
+      undo.type = "button";
+      undo.addEventListener("click", () => go({ ...state, timeWords: true, page: 1 }));
+      chips.push(h("li", "chip-note", "Dates in the question are ignored. ", undo));
+    }
+    els.chips.replaceChildren(...chips);
+    els.chips.hidden = chips.length === 0;
+  }
+
+  /** The timeline of matching articles and the outlet counts, from the response's facets. */
+  function showCoverage(state, facets) {
+    const valid = facets && typeof facets === "object";
+    const sources = valid && Array.isArray(facets.sources) ? facets.sources : null;
+    searchCounts = sources ? new Map(sources.map((s) => [String(s.value), Number(s.count) || 0])) : null;
+    if (searchCounts) ensureSourceOptions([...searchCounts.keys()].filter(Boolean));
+    showSourceCounts();
+
+    const buckets = valid && Array.isArray(facets.dates) ? facets.dates.filter((b) => b && validDay(b.start)) : [];
+    const total = valid ? Number(facets.total) || 0 : 0;
+    els.coverage.hidden = !buckets.length || !total;
+    if (els.coverage.hidden) {
+      els.coverageChart.replaceChildren();
+      return;
+    }
+    const per = { day: "per day", week: "per week", month: "per month" }[facets.interval] || "";
+    const undated = Number(facets.undated) || 0;
+    els.coverageSummary.textContent = [
+      `${total.toLocaleString("en-GB")} matching article${total === 1 ? "" : "s"}`,
+      per,
+      undated ? `${undated.toLocaleString("en-GB")} undated` : "",
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    window.newsdeskTimeline.draw(els.coverageChart, buckets, {
+      selected: { from: state.from, to: state.to },
+      onPick: (bucket) => {
+        const again = state.from === bucket.start && state.to === bucket.end;
+        go({ ...state, from: again ? "" : bucket.start, to: again ? "" : bucket.end, page: 1 });
+      },
+    });
+    // A few buckets would make slabs across the column: each gets at most 3rem (the dates below need
+    // 12rem); many share the column's width.
+    els.coveragePlot.style.maxWidth = `${Math.max(12, buckets.length * 3)}rem`;
+    els.coverageFirst.textContent = formatDate(buckets[0].start);
+    els.coverageLast.textContent = formatDate(buckets[buckets.length - 1].end);
+  }
+
+  function resultItem(result, state) {
     const item = h("li", "result");
     item.dataset.id = String(result.id);
 
     const meta = h("p", "result-meta");
     if (result.source) meta.append(h("span", "result-source", String(result.source)));
-    const when = timeElement(result.published, "result-date");
+    const when = timeElement(result.published, "result-date", state.asOf);
     if (when) meta.append(when);
     if (meta.childNodes.length) item.append(meta);
 
@@ -408,18 +550,49 @@
     const authors = Array.isArray(result.authors) ? result.authors.filter(Boolean).map(String) : [];
     if (authors.length) item.append(h("p", "result-byline", `By ${authors.join(", ")}`));
 
+    let passageToggle = null;
     if (result.passage) {
       const passage = h("p", "result-passage");
       if (result.passage_start > 0) passage.append(h("span", "ellipsis", "… "));
       passage.append(highlighted(String(result.passage), result.highlights));
-      item.append(passage);
+      // The focused snippet first and the whole passage on demand; a server without snippets
+      // (or a passage short enough to be its own snippet) shows the passage as before.
+      const snippet = typeof result.snippet === "string" ? result.snippet : "";
+      if (snippet && snippet !== String(result.passage)) {
+        const short = h("p", "result-snippet", highlighted(snippet, result.snippet_highlights));
+        passage.hidden = true;
+        passage.id = `passage-${domId(result.id)}`;
+        passageToggle = passageButton(short, passage);
+        item.append(short, passage);
+      } else {
+        item.append(passage);
+      }
     }
 
     const also = Array.isArray(result.also) ? result.also : [];
     if (also.length) item.append(alsoCovered(also));
 
-    item.append(relatedControls(result));
+    item.append(relatedControls(result, passageToggle));
     return item;
+  }
+
+  function domId(id) {
+    return String(id).replace(/[^A-Za-z0-9_-]/g, "_");
+  }
+
+  function passageButton(short, passage) {
+    const button = h("button", "passage-button", "Show full passage");
+    button.type = "button";
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", passage.id);
+    button.addEventListener("click", () => {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(open));
+      button.textContent = open ? "Show snippet" : "Show full passage";
+      passage.hidden = !open;
+      short.hidden = open;
+    });
+    return button;
   }
 
   function alsoCovered(copies) {
@@ -434,9 +607,9 @@
     return line;
   }
 
-  function relatedControls(result) {
-    const wrap = h("div", "result-actions");
-    const panelId = `related-${String(result.id).replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  function relatedControls(result, passageToggle) {
+    const wrap = h("div", "result-actions", passageToggle);
+    const panelId = `related-${domId(result.id)}`;
     const button = h("button", "related-button", "Related");
     button.type = "button";
     button.setAttribute("aria-expanded", "false");
@@ -494,6 +667,8 @@
       els.q.focus();
       return;
     }
+    // A new question gets its own time words read; removing the chip applied to the old one.
+    if (!current || state.q !== current.q) state.timeWords = true;
     go(state);
   });
 
@@ -505,11 +680,15 @@
   els.sources.addEventListener("change", onFilterChange);
   els.from.addEventListener("change", onFilterChange);
   els.to.addEventListener("change", onFilterChange);
+  els.asOf.addEventListener("change", onFilterChange);
+  els.newest.addEventListener("change", onFilterChange);
 
   els.clear.addEventListener("click", () => {
     for (const box of sourceBoxes()) box.checked = false;
     els.from.value = "";
     els.to.value = "";
+    els.asOf.value = "";
+    if (current) current = { ...current, when: "" };
     onFilterChange();
   });
 
