@@ -12,6 +12,7 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,12 +65,16 @@ def file_kind(records: list[dict]) -> str:
     raise NewsdeskError("an eval file needs `question` + `relevant_urls` (questions) or `urls` (stories) fields")
 
 
-def _result_urls(result: SearchResult) -> set[str]:
+# Canonical URLs; a blank URL canonicalizes to None (and then matches nothing a result links to).
+UrlSet = AbstractSet[str | None]
+
+
+def _result_urls(result: SearchResult) -> UrlSet:
     urls = {result.url, *(copy.url for copy in result.also)}
     return {canonical_url(u) for u in urls if u}
 
 
-def rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | None:
+def rank_of_relevant(results: list[SearchResult], relevant: UrlSet) -> int | None:
     """1-based rank of the first result whose URL (or a folded copy's) is relevant."""
     for rank, result in enumerate(results, start=1):
         if _result_urls(result) & relevant:
@@ -77,8 +82,9 @@ def rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | N
     return None
 
 
-def _ndcg(results: list[SearchResult], relevant: set[str], k: int) -> float:
-    gains, found = 0.0, set()
+def _ndcg(results: list[SearchResult], relevant: UrlSet, k: int) -> float:
+    gains = 0.0
+    found: set[str | None] = set()
     for rank, result in enumerate(results[:k], start=1):
         hit = (_result_urls(result) & relevant) - found
         if hit:
