@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from index.errors import NewsdeskError  # noqa: E402
-from search.evaluate import load_jsonl, mean_reciprocal_rank, question_ranks  # noqa: E402
+from search.evaluate import mean_reciprocal_rank, open_with_questions, question_ranks  # noqa: E402
 from search.searcher import Searcher  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -98,15 +98,11 @@ def main() -> int:
     parser.add_argument("--title-weight", type=float, nargs="+", default=[1.0])
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds; 1 turns it off")
     args = parser.parse_args()
-    if not args.questions.is_file():
-        print(f"skipped: {args.questions} not found")
-        return 0
     try:
-        searcher = Searcher.open(args.index)
+        searcher, records = open_with_questions(args.index, args.questions)
     except NewsdeskError as exc:
         print(f"skipped: {exc}")
         return 0
-    records = load_jsonl(args.questions)
     base = searcher.settings
     current = Setting(base.dense_weight, base.rrf_k, base.depth, base.bm25_title_weight)
     grid = [

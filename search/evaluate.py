@@ -56,6 +56,15 @@ def load_jsonl(path: Path) -> list[dict]:
     return records
 
 
+def open_with_questions(index_dir: Path, questions: Path) -> tuple[Searcher, list[dict]]:
+    """The searcher of `index_dir` and the records of `questions`, for the evaluation scripts; a
+    NewsdeskError (the scripts print it as a skip) when either is missing."""
+    if not Path(questions).is_file():
+        raise NewsdeskError(f"{questions} not found (the evaluation files live in ../shared/data)")
+    searcher = Searcher.open(index_dir)
+    return searcher, load_jsonl(questions)
+
+
 def file_kind(records: list[dict]) -> str:
     first = records[0]
     if "question" in first and "relevant_urls" in first:
