@@ -5,12 +5,14 @@ SQLite is the source of truth; the FAISS file is derived from the vectors kept h
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,11 +59,14 @@ class Store:
         """Rows inserted, changed or deleted through this connection since it was opened."""
         return self.db.total_changes
 
-    def _rows_in(self, sql: str, keys: Sequence[object]) -> Iterator[sqlite3.Row]:
+    def _rows_in(self, sql: str, keys: Sequence[object]) -> Iterator[Any]:
         """The rows of `sql` for every key, its `{keys}` placeholder bound to `IN_CHUNK` keys at a time."""
-        for begin in range(0, len(keys), IN_CHUNK):
-            chunk = keys[begin : begin + IN_CHUNK]
-            yield from self.db.execute(sql.format(keys=",".join("?" * len(chunk))), chunk)
+        # Chained cursors: the rows pass through C, not through a Python generator per row (a search
+        # reads story ids for hundreds of candidate articles).
+        return itertools.chain.from_iterable(
+            self.db.execute(sql.format(keys=",".join("?" * len(chunk))), chunk)
+            for chunk in (keys[begin : begin + IN_CHUNK] for begin in range(0, len(keys), IN_CHUNK))
+        )
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -145,8 +150,7 @@ class Store:
 
     def story_ids(self, article_ids: Sequence[str]) -> dict[str, str | None]:
         """The story of each of `article_ids` (None for an article alone in its story)."""
-        rows = self._rows_in("SELECT id, story_id FROM articles WHERE id IN ({keys})", article_ids)
-        return {r[0]: r[1] for r in rows}
+        return dict(self._rows_in("SELECT id, story_id FROM articles WHERE id IN ({keys})", article_ids))
 
     def story_members(self, story_id: str, excluding: str) -> list[str]:
         """The ids of the articles of story `story_id` but `excluding`."""
