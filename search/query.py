@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal, get_args
 
 from index.errors import InvalidQueryError
 from search.settings import Settings
 
-# Every mode the searcher runs; the CLI's and the API's choices come from here.
-MODES = ("hybrid", "dense", "lexical")
+# Every mode the searcher runs; the CLI's and the API's choices come from here (`Mode` for a type,
+# e.g. a FastAPI query parameter; `MODES` for a list of choices).
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass(slots=True, frozen=True)
