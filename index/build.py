@@ -8,7 +8,6 @@ before reuses its stored vector, so nothing is embedded twice.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import shutil
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index import dedupe, layout, lexical, vectors
-from index.chunking import ChunkingParams, chunk_text, encoder_input
+from index.chunking import ChunkingParams, chunk_text, encoder_input, input_hash
 from index.encoder import Encoder
 from index.errors import EncoderMismatchError, IndexBusyError, IndexMissingError, NewsdeskError
 from index.model import Article, Passage, Skip
@@ -137,10 +136,6 @@ def check_encoder(manifest: dict, encoder: Encoder) -> None:
         )
 
 
-def _input_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 class GenerationWriter:
     """A build in progress: a new generation written under the build lock. Get one from `writing()`;
     `add` articles, `remove` some, and the generation is published when the `with` block ends."""
@@ -212,7 +207,7 @@ def writing(
         writer = GenerationWriter(index_dir, generation, store, previous, encoder, params, reuse)
         try:
             yield writer
-            if previous and live and not fresh and writer.store.db.total_changes == 0 and writer.vector_kind is None:
+            if previous and live and not fresh and writer.store.total_changes == 0 and writer.vector_kind is None:
                 _discard_unchanged(writer, live)  # nothing to publish: a cron update that found nothing new
             else:
                 finish_generation(writer)
@@ -236,7 +231,7 @@ def finish_generation(writer: GenerationWriter) -> BuildReport:
     pause_point("writing")
     counts = store.counts()
     report.articles, report.passages, report.stories = counts["articles"], counts["passages"], counts["stories"]
-    lexical.export_postings(store.db, writer.generation.lexical)
+    lexical.export_postings(store.term_instances(), writer.generation.lexical)
     described = writer.encoder.describe() if writer.encoder else previous["encoder"]
     kind = writer.vector_kind or vectors.choose_index_type(report.passages)
     index = vectors.build_index(int(described["dimension"]), store.iter_vectors(), kind)
@@ -362,7 +357,7 @@ def _read_articles(
             store.set_times(article.id, before[1], before[2])
         passages = chunk_text(article.id, article.text, writer.params, writer.encoder.count_tokens)
         inputs = [encoder_input(article.title, p.text, TITLE_CHARS) for p in passages]
-        pending.append(_Pending(article, passages, inputs, [_input_hash(t) for t in inputs]))
+        pending.append(_Pending(article, passages, inputs, [input_hash(t) for t in inputs]))
     bar.close()
     return pending
 

@@ -7,6 +7,7 @@ own tokenizer, so no passage is ever truncated by the model.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -125,3 +126,9 @@ def encoder_input(title: str, passage_text: str, title_chars: int) -> str:
         return passage_text
     separator = " " if title[-1] in ".!?:" else ". "
     return f"{title}{separator}{passage_text}"
+
+
+def input_hash(encoder_text: str) -> str:
+    """The key a passage's vector is stored and reused under: a hash of exactly what the encoder saw
+    (`encoder_input`). Equal hash, equal vector."""
+    return hashlib.sha256(encoder_text.encode()).hexdigest()[:32]

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from index.errors import IndexFormatError
+from index.model import Hits
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
-FTS_COLUMNS = ("title", "text")
-LEXICAL_FILE = "lexical.npz"
 FORMAT = 1
 
 # FTS5's bm25() constants (fts5_aux.c); changing them would break agreement with FTS5.
@@ -32,33 +33,26 @@ B = 0.75
 MIN_IDF = 1e-6
 
 
-def export_postings(db: sqlite3.Connection, path: Path, table: str = "passages_fts") -> None:
-    """Write the postings of FTS5 table `table` (in `db`'s main schema) to `path` (.npz)."""
+class TermInstances(NamedTuple):
+    """Every occurrence of every term in an FTS5 table, as the store reads it from FTS5's vocabulary:
+    per term, its documents' rowids (comma-separated, one per occurrence, in rowid order) and whether
+    each occurrence is in the title column ("1") or not ("0")."""
+
+    terms: list[str]
+    rowid_lists: list[str]
+    title_flags: list[str]
+    rows: int  # documents in the table, matched or not
+
+
+def export_postings(instances: TermInstances, path: Path) -> None:
+    """Write the postings of `instances` (`Store.term_instances()`) to `path` (.npz)."""
     with open(path, "wb") as handle:
-        np.savez(handle, **read_postings(db, table))
+        np.savez(handle, allow_pickle=False, **postings(instances))
 
 
-def read_postings(db: sqlite3.Connection, table: str = "passages_fts") -> dict[str, np.ndarray]:
-    """The postings of FTS5 table `table` as arrays: per term, its documents and per-column frequencies."""
-    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.newsdesk_instances USING fts5vocab(main, {table}, instance)")
-    try:
-        # One row per term, its instances concatenated in the vocabulary's own (term, rowid) order:
-        # SQLite does the grouping in C and numpy parses the lists, so 7.5M instances take ~2.5 s
-        # instead of ~6 s of Python tuples.
-        terms, rowid_lists, title_flags = [], [], []
-        for term, rowids, flags in db.execute(
-            "SELECT term, group_concat(doc), group_concat(col = 'title', '') FROM temp.newsdesk_instances GROUP BY term"
-        ):
-            terms.append(term)
-            rowid_lists.append(rowids)
-            title_flags.append(flags)
-    finally:
-        db.execute("DROP TABLE temp.newsdesk_instances")
-    rows = int(db.execute(f"SELECT count(*) FROM {table}_docsize").fetchone()[0])
-    return _postings_arrays(terms, rowid_lists, title_flags, rows)
-
-
-def _postings_arrays(terms: list[str], rowid_lists: list[str], title_flags: list[str], rows: int) -> dict:
+def postings(instances: TermInstances) -> dict[str, np.ndarray]:
+    """The postings as arrays: per term, its documents and per-column frequencies."""
+    terms, rowid_lists, title_flags, rows = instances
     counts = np.fromiter((len(f) for f in title_flags), dtype=np.int64, count=len(title_flags))
     if counts.sum():
         instance_rowids = np.fromstring(",".join(rowid_lists), dtype=np.int64, sep=",")
@@ -70,10 +64,10 @@ def _postings_arrays(terms: list[str], rowid_lists: list[str], title_flags: list
     doc_lengths = np.bincount(instance_docs, minlength=len(doc_ids)).astype(np.int32)
     # One posting per (term, document): its term frequency in each column.
     key = instance_terms * max(len(doc_ids), 1) + instance_docs
-    postings, posting_of_instance = np.unique(key, return_inverse=True)
-    tf_title = np.bincount(posting_of_instance, weights=in_title, minlength=len(postings))
-    tf_text = np.bincount(posting_of_instance, weights=~in_title, minlength=len(postings))
-    posting_terms = postings // max(len(doc_ids), 1)
+    posting_keys, posting_of_instance = np.unique(key, return_inverse=True)
+    tf_title = np.bincount(posting_of_instance, weights=in_title, minlength=len(posting_keys))
+    tf_text = np.bincount(posting_of_instance, weights=~in_title, minlength=len(posting_keys))
+    posting_terms = posting_keys // max(len(doc_ids), 1)
     indptr = np.zeros(len(terms) + 1, dtype=np.int64)
     np.cumsum(np.bincount(posting_terms, minlength=len(terms)), out=indptr[1:])
     return {
@@ -81,7 +75,7 @@ def _postings_arrays(terms: list[str], rowid_lists: list[str], title_flags: list
         "rows": np.array([rows]),
         "terms": np.array("\n".join(terms).encode("utf-8")),
         "indptr": indptr,
-        "docs": (postings % max(len(doc_ids), 1)).astype(np.int32),
+        "docs": (posting_keys % max(len(doc_ids), 1)).astype(np.int32),
         # A term more than 65,535 times in one passage column is not a passage any more.
         "tf_title": np.minimum(tf_title, 65535).astype(np.uint16),
         "tf_text": np.minimum(tf_text, 65535).astype(np.uint16),
@@ -91,12 +85,14 @@ def _postings_arrays(terms: list[str], rowid_lists: list[str], title_flags: list
 
 
 class LexicalIndex:
-    """BM25 impacts per posting, computed once at open for the given column weights."""
+    """BM25 impacts per posting, computed once at open for the given column weights (`weights`):
+    other weights need another LexicalIndex."""
 
-    def __init__(self, arrays, title_weight: float = 1.0, text_weight: float = 1.0) -> None:
+    def __init__(self, arrays: Mapping[str, np.ndarray], title_weight: float = 1.0, text_weight: float = 1.0) -> None:
         if int(arrays["format"][0]) != FORMAT:
             raise IndexFormatError(f"lexical postings format {int(arrays['format'][0])}; expected {FORMAT}")
         raw_terms = bytes(arrays["terms"]).decode("utf-8")
+        self.weights = (title_weight, text_weight)
         self.term_ids = {term: i for i, term in enumerate(raw_terms.split("\n"))} if raw_terms else {}
         self.indptr = arrays["indptr"]
         self.docs = arrays["docs"]
@@ -124,15 +120,13 @@ class LexicalIndex:
         """Which postings documents a filter keeps, from the passage ids it allows."""
         return np.isin(self.doc_ids, passage_ids, assume_unique=False)
 
-    def search(
-        self, terms: dict[str, int], depth: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(passage ids, BM25 scores) of the `depth` best passages matching any of the stemmed `terms`
+    def search(self, terms: dict[str, int], depth: int, allowed: np.ndarray | None = None) -> Hits:
+        """The `depth` best passages and their BM25 scores, of those matching any of the stemmed `terms`
         (term -> times it occurs in the query: FTS5 scores each occurrence, so "featured" and
         "featuring" count twice, and so does this)."""
         found = sorted((self.term_ids[t], n) for t, n in terms.items() if t in self.term_ids)
         if not found or depth <= 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+            return Hits.empty(np.float64)
         slices = [(slice(self.indptr[t], self.indptr[t + 1]), n) for t, n in found]
         docs = np.concatenate([self.docs[s] for s, _ in slices])
         impacts = np.concatenate([self.impacts[s] * n if n > 1 else self.impacts[s] for s, n in slices])
@@ -145,7 +139,7 @@ class LexicalIndex:
         # Best first; equal scores in passage order, so results are stable from run to run.
         order = np.lexsort((matched, -scores[matched]))
         best = matched[order]
-        return self.doc_ids[best], scores[best]
+        return Hits(self.doc_ids[best], scores[best])
 
 
 class QueryStemmer:

@@ -1,12 +1,16 @@
 """Records that cross module lines on the indexing side.
 
 Readers turn files into `Article`s (or `Skip`s); the chunker turns an article into `Passage`s;
-the store persists both. Everything here is plain data: no I/O.
+the store persists both and reads them back (`StoredArticle`, ...); the retrievers return `Hits`.
+Everything here is plain data: no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
 
 
 @dataclass(slots=True)
@@ -49,3 +53,60 @@ class Passage:
     start: int
     end: int
     text: str
+
+
+@dataclass(slots=True, frozen=True)
+class StoredArticle:
+    """An article as the store holds it."""
+
+    id: str
+    url: str | None
+    canonical_url: str | None
+    title: str
+    source: str | None
+    authors: list[str]
+    published: str | None
+    language: str | None
+    text: str
+    content_hash: str
+    story_id: str | None
+    first_seen: str
+    updated: str | None
+    urls: list[str]
+
+
+class PassageOwners(NamedTuple):
+    """Every passage id (ascending) and, at the same position, the id of the article it belongs to."""
+
+    passage_ids: np.ndarray
+    article_ids: list[str]
+
+
+class DateRange(NamedTuple):
+    """The first and last publication day (YYYY-MM-DD) in the store; None when no article is dated."""
+
+    first: str | None
+    last: str | None
+
+
+class TitledPassage(NamedTuple):
+    """A passage with its article's title and link, and the hash of what the encoder saw for it."""
+
+    id: int
+    article_id: str
+    url: str | None  # the article's URL, else the first URL it was seen under
+    title: str
+    text: str
+    input_hash: str
+
+
+class Hits(NamedTuple):
+    """Passage ids (int64) and their scores, best first: cosines from the vector index, BM25 from the
+    lexical one. Both retrievers return this, so their callers never guess the order of a tuple."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls, score_dtype: type = np.float32) -> Hits:
+        return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=score_dtype))

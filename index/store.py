@@ -5,98 +5,28 @@ SQLite is the source of truth; the FAISS file is derived from the vectors kept h
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from index.lexical import FTS_TOKENIZER
-from index.model import Article, Passage
+from index.lexical import TermInstances
+from index.model import Article, DateRange, Passage, PassageOwners, StoredArticle, TitledPassage
 from index.normalize import canonical_url
+from index.schema import SCHEMA
 
-SCHEMA_VERSION = 1
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    url TEXT,
-    canonical_url TEXT,
-    title TEXT NOT NULL,
-    source TEXT,
-    authors TEXT NOT NULL DEFAULT '[]',          -- JSON list of names
-    published TEXT,                               -- ISO 8601
-    language TEXT,
-    text TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    story_id TEXT,
-    signature BLOB,                               -- MinHash of the body, for story grouping
-    origin TEXT,
-    first_seen TEXT NOT NULL,
-    updated TEXT
-);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
-CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
-CREATE INDEX IF NOT EXISTS articles_source_date ON articles(source, published);
-CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
-
-CREATE TABLE IF NOT EXISTS article_urls (
-    url TEXT PRIMARY KEY,                         -- canonical form
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    original TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS article_urls_article ON article_urls(article_id);
-
-CREATE TABLE IF NOT EXISTS passages (
-    id INTEGER PRIMARY KEY,                       -- also the vector's id in vectors.faiss
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    input_hash TEXT NOT NULL,                     -- hash of what the encoder saw: equal hash, reusable vector
-    vector BLOB NOT NULL                          -- float32, L2-normalized
-);
-CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
-CREATE INDEX IF NOT EXISTS passages_input ON passages(input_hash);
-
--- Contentless: the text already lives in `passages`; rows are removed with the 'delete' command.
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, text, content='', tokenize='{FTS_TOKENIZER}'
-);
-
-CREATE TABLE IF NOT EXISTS stories (
-    id TEXT PRIMARY KEY,
-    size INTEGER NOT NULL
-);
-"""
+# Keys bound per `IN (...)` statement: well under SQLite's limit on host parameters (999 before 3.32).
+IN_CHUNK = 500
 
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-@dataclass(slots=True, frozen=True)
-class StoredArticle:
-    """An article as the store holds it."""
-
-    id: str
-    url: str | None
-    canonical_url: str | None
-    title: str
-    source: str | None
-    authors: list[str]
-    published: str | None
-    language: str | None
-    text: str
-    content_hash: str
-    story_id: str | None
-    first_seen: str
-    updated: str | None
-    urls: list[str]
 
 
 _ARTICLE_COLUMNS = (
@@ -123,6 +53,20 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def total_changes(self) -> int:
+        """Rows inserted, changed or deleted through this connection since it was opened."""
+        return self.db.total_changes
+
+    def _rows_in(self, sql: str, keys: Sequence[object]) -> Iterator[Any]:
+        """The rows of `sql` for every key, its `{keys}` placeholder bound to `IN_CHUNK` keys at a time."""
+        # Chained cursors: the rows pass through C, not through a Python generator per row (a search
+        # reads story ids for hundreds of candidate articles).
+        return itertools.chain.from_iterable(
+            self.db.execute(sql.format(keys=",".join("?" * len(chunk))), chunk)
+            for chunk in (keys[begin : begin + IN_CHUNK] for begin in range(0, len(keys), IN_CHUNK))
+        )
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -158,23 +102,21 @@ class Store:
         return row[0] if row else None
 
     def articles(self, ids: Iterable[str]) -> dict[str, StoredArticle]:
+        """The stored articles of `ids` (unknown ids are left out), each with every URL it was seen under."""
         ids = list(dict.fromkeys(ids))
-        found: dict[str, StoredArticle] = {}
-        for begin in range(0, len(ids), 500):
-            chunk = ids[begin : begin + 500]
-            marks = ",".join("?" * len(chunk))
-            urls: dict[str, list[str]] = {}
-            for row in self.db.execute(
-                f"SELECT article_id, original FROM article_urls WHERE article_id IN ({marks}) ORDER BY rowid", chunk
-            ):
-                urls.setdefault(row[0], []).append(row[1])
-            for row in self.db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk):
-                found[row["id"]] = StoredArticle(
-                    **{k: row[k] for k in row.keys() if k != "authors"},  # noqa: SIM118 (Row iterates values)
-                    authors=json.loads(row["authors"]),
-                    urls=urls.get(row["id"], []),
-                )
-        return found
+        urls: dict[str, list[str]] = {}
+        for row in self._rows_in(
+            "SELECT article_id, original FROM article_urls WHERE article_id IN ({keys}) ORDER BY rowid", ids
+        ):
+            urls.setdefault(row[0], []).append(row[1])
+        return {
+            row["id"]: StoredArticle(
+                **{k: row[k] for k in row.keys() if k != "authors"},  # noqa: SIM118 (Row iterates values)
+                authors=json.loads(row["authors"]),
+                urls=urls.get(row["id"], []),
+            )
+            for row in self._rows_in(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{keys}})", ids)
+        }
 
     def article(self, article_id: str) -> StoredArticle | None:
         return self.articles([article_id]).get(article_id)
@@ -187,16 +129,8 @@ class Store:
 
     def vectors_by_input_hash(self, digests: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors for encoder inputs seen before: those are never embedded again."""
-        digests = list(set(digests))
-        found: dict[str, np.ndarray] = {}
-        for begin in range(0, len(digests), 500):
-            chunk = digests[begin : begin + 500]
-            marks = ",".join("?" * len(chunk))
-            for digest, blob in self.db.execute(
-                f"SELECT input_hash, vector FROM passages WHERE input_hash IN ({marks})", chunk
-            ):
-                found[digest] = np.frombuffer(blob, dtype=np.float32)
-        return found
+        rows = self._rows_in("SELECT input_hash, vector FROM passages WHERE input_hash IN ({keys})", list(set(digests)))
+        return {digest: np.frombuffer(blob, dtype=np.float32) for digest, blob in rows}
 
     def iter_vectors(self, batch: int = 8192) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, vectors) in batches, in passage id order, for building the vector index."""
@@ -213,6 +147,100 @@ class Store:
                 "SELECT id, story_id, signature FROM articles WHERE signature IS NOT NULL AND story_id IS NOT NULL"
             )
         ]
+
+    def story_ids(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        """The story of each of `article_ids` (None for an article alone in its story)."""
+        return dict(self._rows_in("SELECT id, story_id FROM articles WHERE id IN ({keys})", article_ids))
+
+    def story_members(self, story_id: str, excluding: str) -> list[str]:
+        """The ids of the articles of story `story_id` but `excluding`."""
+        rows = self.db.execute("SELECT id FROM articles WHERE story_id=? AND id != ?", (story_id, excluding))
+        return [r[0] for r in rows]
+
+    def passage_owners(self) -> PassageOwners:
+        """The article of every passage, for ranking passages by article without reading them."""
+        rows = self.db.execute("SELECT id, article_id FROM passages ORDER BY id").fetchall()
+        return PassageOwners(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows])
+
+    def passage_ids_where(
+        self, sources: Sequence[str] = (), published_from: date | None = None, published_to: date | None = None
+    ) -> np.ndarray:
+        """Ids of the passages of articles from any of `sources` (every source when empty) published from
+        `published_from` to `published_to`, both days included; an undated article is outside any range."""
+        clauses: list[str] = []
+        params: list[object] = []
+        if sources:
+            clauses.append(f"a.source IN ({','.join('?' * len(sources))})")
+            params.extend(sources)
+        if published_from:
+            clauses.append("a.published >= ?")
+            params.append(published_from.isoformat())
+        if published_to:
+            # `published` may carry a time: compare its date part so the whole last day is included.
+            clauses.append("substr(a.published, 1, 10) <= ?")
+            params.append(published_to.isoformat())
+        where = " AND ".join(clauses) or "1"
+        rows = self.db.execute(
+            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {where}", params
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def passages_by_id(self, ids: Sequence[int]) -> dict[int, Passage]:
+        """The passages of `ids` (the few a result page shows), by id."""
+        rows = self._rows_in("SELECT id, article_id, ordinal, start, end, text FROM passages WHERE id IN ({keys})", ids)
+        return {r[0]: Passage(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+    def passage_vectors(self, article_id: str) -> np.ndarray:
+        """The vectors of an article's passages, one row each in passage order (no rows when it has none)."""
+        rows = self.db.execute("SELECT vector FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,))
+        blobs = [r[0] for r in rows]
+        if not blobs:
+            return np.empty((0, 0), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+    def passages_with_titles(self) -> Iterator[TitledPassage]:
+        """Every passage in id order with its article's title and link: what the encoder saw can be rebuilt."""
+        rows = self.db.execute(
+            "SELECT p.id, a.id, coalesce(a.url, (SELECT u.original FROM article_urls u WHERE u.article_id = a.id "
+            "ORDER BY u.rowid LIMIT 1)), a.title, p.text, p.input_hash "
+            "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+        )
+        for row in rows:
+            yield TitledPassage(*row)
+
+    def articles_per_source(self) -> dict[str, int]:
+        """Articles per source ('' for none), most first, then by name."""
+        rows = self.db.execute("SELECT coalesce(source, ''), count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC, 1")
+        return {r[0]: r[1] for r in rows}
+
+    def published_range(self) -> DateRange:
+        """The days of the first and the last dated article."""
+        row = self.db.execute(
+            "SELECT min(substr(published, 1, 10)), max(substr(published, 1, 10)) FROM articles"
+        ).fetchone()
+        return DateRange(row[0], row[1])
+
+    def term_instances(self) -> TermInstances:
+        """Every term occurrence of the FTS5 table, from its vocabulary, for `index.lexical.postings`."""
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.newsdesk_instances USING fts5vocab(main, passages_fts, instance)"
+        )
+        try:
+            # One row per term, its instances concatenated in the vocabulary's own (term, rowid) order:
+            # SQLite does the grouping in C and numpy parses the lists, so 7.5M instances take ~2.5 s
+            # instead of ~6 s of Python tuples.
+            terms, rowid_lists, title_flags = [], [], []
+            for term, rowids, flags in self.db.execute(
+                "SELECT term, group_concat(doc), group_concat(col = 'title', '') "
+                "FROM temp.newsdesk_instances GROUP BY term"
+            ):
+                terms.append(term)
+                rowid_lists.append(rowids)
+                title_flags.append(flags)
+        finally:
+            self.db.execute("DROP TABLE temp.newsdesk_instances")
+        rows = int(self.db.execute("SELECT count(*) FROM passages_fts_docsize").fetchone()[0])
+        return TermInstances(terms, rowid_lists, title_flags, rows)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -333,3 +361,17 @@ class Store:
 
     def commit(self) -> None:
         self.db.commit()
+
+
+class StorePerThread:
+    """One read-only `Store` per thread over one file: sqlite3 connections are not meant to be shared."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def get(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.path, readonly=True)
+        return store

@@ -10,9 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
+
+from index.model import Hits
+
+# faiss's own stubs (faiss/__init__.pyi) lack what the filtered and HNSW searches use: keyword
+# SearchParameters, SearchParametersHNSW, the attributes of downcast indexes and selectors. Those go
+# through this untyped handle; tests/test_vectors.py exercises every one of them.
+_faiss: Any = faiss
 
 FLAT = "flat"  # exact inner product: a query scans every vector
 HNSW = "hnsw"  # a graph over the full vectors: a query visits a few thousand of them
@@ -51,11 +59,12 @@ def choose_index_type(count: int) -> str:
 def new_index(kind: str, dimension: int) -> faiss.Index:
     """An empty inner-product index of `kind`, keyed by passage id."""
     if kind == FLAT:
-        inner = faiss.IndexFlatIP(dimension)
+        inner: faiss.Index = faiss.IndexFlatIP(dimension)
     elif kind == HNSW:
-        inner = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        graph = _faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        graph.hnsw.efSearch = HNSW_EF_SEARCH
+        inner = graph
     else:
         raise ValueError(f"unknown vector index type {kind!r}; choose from {', '.join(KINDS)}")
     return faiss.IndexIDMap2(inner)
@@ -71,7 +80,7 @@ def build_index(dimension: int, batches: Iterable[tuple[np.ndarray, np.ndarray]]
 
 def index_type(index: faiss.Index) -> str:
     """The kind of an index written by `build_index`."""
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    inner = _faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
     return HNSW if isinstance(inner, faiss.IndexHNSW) else FLAT
 
 
@@ -84,10 +93,8 @@ def read_index(path: Path) -> faiss.Index:
     return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
 
 
-def search(
-    index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, passage ids) of the k nearest passages; `allowed` restricts the search to those ids.
+def search(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Hits:
+    """The k nearest passages and their cosines; `allowed` restricts the search to those ids.
     With a filter, every kind returns min(k, len(allowed)) passages: none is lost to the filter."""
     # One query is too small to split: a 2-thread OpenMP team made a flat search over 54k passages
     # 24 ms instead of 3.7 ms (scripts/bench_query.py), and BM25 runs beside it anyway. The setting
@@ -98,21 +105,21 @@ def search(
     if allowed is not None:
         k = min(k, len(allowed))
     if k <= 0:
-        return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
+        return Hits.empty(np.float32)
     selector = None if allowed is None else _selector(allowed)
     if index_type(index) == FLAT:
-        return _run(index, query, k, faiss.SearchParameters(sel=selector) if selector else None)
+        return _run(index, query, k, _faiss.SearchParameters(sel=selector) if selector else None)
     candidates = index.ntotal if allowed is None else len(allowed)
     share = candidates / index.ntotal
     ef = max(HNSW_EF_SEARCH, HNSW_EF_PER_RESULT * k)
     if candidates * share < HNSW_SCAN_FACTOR * ef:
         return _exact_scan(index, query, k, selector)  # a narrow filter, a deep search or a small index
     # A filter hides 1 - share of the nodes the walk meets, so it keeps proportionally more of them.
-    params = faiss.SearchParametersHNSW(efSearch=math.ceil(ef / share), sel=selector)
-    scores, ids = _run(index, query, k, params)
-    if len(ids) < k:  # the walk met too few allowed nodes: scan rather than return fewer
+    params = _faiss.SearchParametersHNSW(efSearch=math.ceil(ef / share), sel=selector)
+    hits = _run(index, query, k, params)
+    if len(hits.ids) < k:  # the walk met too few allowed nodes: scan rather than return fewer
         return _exact_scan(index, query, k, selector)
-    return scores, ids
+    return hits
 
 
 def _selector(allowed: np.ndarray) -> faiss.IDSelector:
@@ -122,28 +129,25 @@ def _selector(allowed: np.ndarray) -> faiss.IDSelector:
     bits = np.zeros(int(allowed.max()) + 1, dtype=bool)
     bits[allowed] = True
     packed = np.packbits(bits, bitorder="little")  # FAISS reads bit i of byte i >> 3 as id i
-    selector = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
+    selector = _faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
     selector.referenced_objects = [packed]  # FAISS reads the array in place: it lives as long as the selector
     return selector
 
 
-def _run(
-    index: faiss.Index, query: np.ndarray, k: int, params: faiss.SearchParameters | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _run(index: faiss.Index, query: np.ndarray, k: int, params: faiss.SearchParameters | None) -> Hits:
     scores, ids = index.search(query, k, params=params)
     keep = ids[0] >= 0
-    return scores[0][keep], ids[0][keep]
+    return Hits(ids[0][keep], scores[0][keep])
 
 
-def _exact_scan(
-    index: faiss.Index, query: np.ndarray, k: int, selector: faiss.IDSelector | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _exact_scan(index: faiss.Index, query: np.ndarray, k: int, selector: faiss.IDSelector | None) -> Hits:
     """Exact search of an HNSW index's full vectors (its storage, in insertion order), skipping the graph."""
-    storage = faiss.downcast_index(faiss.downcast_index(index.index).storage)
+    mapped: Any = index  # an IndexIDMap2 (the stubs type it as a plain Index)
+    storage = _faiss.downcast_index(_faiss.downcast_index(mapped.index).storage)
     params = None
     if selector is not None:
         # The storage numbers vectors by position; the translated selector looks each one's id up.
-        params = faiss.SearchParameters(sel=faiss.IDSelectorTranslated(index.id_map, selector))
-    scores, positions = _run(storage, query, k, params)
-    id_map = faiss.rev_swig_ptr(index.id_map.data(), index.id_map.size())
-    return scores, id_map[positions]
+        params = _faiss.SearchParameters(sel=_faiss.IDSelectorTranslated(mapped.id_map, selector))
+    found = _run(storage, query, k, params)
+    id_map = faiss.rev_swig_ptr(mapped.id_map.data(), mapped.id_map.size())
+    return Hits(id_map[found.ids], found.scores)

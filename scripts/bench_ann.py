@@ -388,7 +388,7 @@ def filtered(index: faiss.Index, base: np.ndarray, queries: np.ndarray, shares: 
                 cpu, found = [], []
                 for query in queries:
                     started = time.thread_time()
-                    _, ids = vectors.search(index, query, DEEP, allowed)
+                    ids = vectors.search(index, query, DEEP, allowed).ids
                     cpu.append((time.thread_time() - started) * 1000)
                     found.append(ids)
                 returned = min(len(ids) for ids in found)

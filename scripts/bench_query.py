@@ -48,7 +48,8 @@ from peers import (  # noqa: E402
 from index.encoder import bundled_model_dir  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 from index.normalize import canonical_url  # noqa: E402
-from search.evaluate import load_jsonl, mean_reciprocal_rank, rank_of_relevant  # noqa: E402
+from search.evaluate import mean_reciprocal_rank, open_with_questions, rank_of_relevant  # noqa: E402
+from search.query import MODES  # noqa: E402
 from search.searcher import Searcher  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -170,22 +171,18 @@ def main() -> int:
     # The index scripts/bench_index.py built: the peers search the passages exported from it.
     parser.add_argument("--index", type=Path, default=REPO / "var" / "bench" / "newsdesk")
     parser.add_argument("--questions", type=Path, default=DATA / "eval" / "questions_dev.jsonl")
-    parser.add_argument("--modes", nargs="+", default=["hybrid", "dense", "lexical"])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--rounds", type=int, default=1, help="passes over the questions per mode")
     parser.add_argument("--workdir", type=Path, default=REPO / "var" / "bench", help="where bench_index.py wrote")
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), help="peers to run (none: --peers)")
     parser.add_argument("--build-peers", action="store_true", help=f"build WORKDIR/{TXTAI_DIR} when it is missing")
     parser.add_argument("--pool", type=int, default=50, help="passages first asked of a peer per query")
     args = parser.parse_args()
-    if not args.questions.is_file():
-        print(f"skipped: {args.questions} not found (bench needs ../shared/data)")
-        return 0
     try:
-        searcher = Searcher.open(args.index)
+        searcher, questions = open_with_questions(args.index, args.questions)
     except NewsdeskError as exc:
         print(f"skipped: {exc}")
         return 0
-    questions = load_jsonl(args.questions)
     passages_file = args.workdir / PASSAGES_FILE
     print(
         f"index {args.index}: {searcher.stats().passages} passages; {len(questions)} questions; "

@@ -50,8 +50,8 @@ def newsdesk_passages(index_dir: Path) -> list[PeerPassage]:
 
     The text is rebuilt with `encoder_input` and checked against the input hash the build stored, so a
     peer never embeds something newsdesk did not."""
-    from index.build import TITLE_CHARS, _input_hash  # the build's own hash: the check must match it exactly
-    from index.chunking import encoder_input
+    from index.build import TITLE_CHARS
+    from index.chunking import encoder_input, input_hash  # the build's own hash: the check must match it exactly
     from index.errors import NewsdeskError
     from index.layout import open_generation
     from index.store import Store
@@ -61,16 +61,11 @@ def newsdesk_passages(index_dir: Path) -> list[PeerPassage]:
     title_chars = int(manifest.get("chunking", {}).get("title_chars", TITLE_CHARS))
     store = Store(generation.sqlite, readonly=True)
     try:
-        rows = store.db.execute(
-            "SELECT p.id, a.id, coalesce(a.url, (SELECT u.original FROM article_urls u WHERE u.article_id = a.id "
-            "ORDER BY u.rowid LIMIT 1)), a.title, p.text, p.input_hash "
-            "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
-        )
         passages, mismatched = [], 0
-        for passage_id, article_id, url, title, text, digest in rows:
-            encoded = encoder_input(title, text, title_chars)
-            mismatched += _input_hash(encoded) != digest
-            passages.append(PeerPassage(int(passage_id), article_id, url, encoded))
+        for row in store.passages_with_titles():
+            encoded = encoder_input(row.title, row.text, title_chars)
+            mismatched += input_hash(encoded) != row.input_hash
+            passages.append(PeerPassage(int(row.id), row.article_id, row.url, encoded))
     finally:
         store.close()
     if mismatched:

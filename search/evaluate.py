@@ -12,6 +12,7 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def load_jsonl(path: Path) -> list[dict]:
     return records
 
 
+def open_with_questions(index_dir: Path, questions: Path) -> tuple[Searcher, list[dict]]:
+    """The searcher of `index_dir` and the records of `questions`, for the evaluation scripts; a
+    NewsdeskError (the scripts print it as a skip) when either is missing."""
+    if not Path(questions).is_file():
+        raise NewsdeskError(f"{questions} not found (the evaluation files live in ../shared/data)")
+    searcher = Searcher.open(index_dir)
+    return searcher, load_jsonl(questions)
+
+
 def file_kind(records: list[dict]) -> str:
     first = records[0]
     if "question" in first and "relevant_urls" in first:
@@ -64,12 +74,16 @@ def file_kind(records: list[dict]) -> str:
     raise NewsdeskError("an eval file needs `question` + `relevant_urls` (questions) or `urls` (stories) fields")
 
 
-def _result_urls(result: SearchResult) -> set[str]:
+# Canonical URLs; a blank URL canonicalizes to None (and then matches nothing a result links to).
+UrlSet = AbstractSet[str | None]
+
+
+def _result_urls(result: SearchResult) -> UrlSet:
     urls = {result.url, *(copy.url for copy in result.also)}
     return {canonical_url(u) for u in urls if u}
 
 
-def rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | None:
+def rank_of_relevant(results: list[SearchResult], relevant: UrlSet) -> int | None:
     """1-based rank of the first result whose URL (or a folded copy's) is relevant."""
     for rank, result in enumerate(results, start=1):
         if _result_urls(result) & relevant:
@@ -77,8 +91,9 @@ def rank_of_relevant(results: list[SearchResult], relevant: set[str]) -> int | N
     return None
 
 
-def _ndcg(results: list[SearchResult], relevant: set[str], k: int) -> float:
-    gains, found = 0.0, set()
+def _ndcg(results: list[SearchResult], relevant: UrlSet, k: int) -> float:
+    gains = 0.0
+    found: set[str | None] = set()
     for rank, result in enumerate(results[:k], start=1):
         hit = (_result_urls(result) & relevant) - found
         if hit:

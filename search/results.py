@@ -1,8 +1,11 @@
-"""Typed results returned by the searcher (and serialized as-is by the CLI and the API)."""
+"""Typed results returned by the searcher (and serialized as-is by the CLI and the API), and how
+they are made from stored articles and passages."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+from index.model import Passage, StoredArticle
 
 
 @dataclass(slots=True)
@@ -98,3 +101,61 @@ class Stats:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def search_result(
+    article: StoredArticle,
+    top: Passage,
+    score: float,
+    copies: list[StoredArticle],
+    highlights: list[tuple[int, int]],
+    more: list[PassageHit],
+) -> SearchResult:
+    """A result: the article, its best passage, and the other outlets' copies folded into it."""
+    return SearchResult(
+        id=article.id,
+        title=article.title,
+        url=link(article),
+        source=article.source,
+        published=article.published,
+        authors=article.authors,
+        passage=top.text,
+        passage_start=top.start,
+        passage_end=top.end,
+        highlights=highlights,
+        score=round(float(score), 6),
+        story_id=article.story_id,
+        also=[other_copy(c) for c in copies],
+        more_passages=more,
+    )
+
+
+def article_view(article: StoredArticle, passages: list[Passage], copies: list[StoredArticle]) -> ArticleView:
+    """One article with all its fields, its passages and the other outlets' copies of its story."""
+    return ArticleView(
+        id=article.id,
+        title=article.title,
+        url=link(article),
+        urls=article.urls,
+        source=article.source,
+        published=article.published,
+        authors=article.authors,
+        language=article.language,
+        text=article.text,
+        story_id=article.story_id,
+        first_seen=article.first_seen,
+        updated=article.updated,
+        passages=[PassageHit(p.text, p.start, p.end) for p in passages],
+        also=[other_copy(c) for c in copies],
+    )
+
+
+def link(article: StoredArticle) -> str | None:
+    """The source link shown to users: the URL the article was published under."""
+    return article.url or (article.urls[0] if article.urls else None)
+
+
+def other_copy(article: StoredArticle) -> OtherCopy:
+    return OtherCopy(
+        id=article.id, title=article.title, url=link(article), source=article.source, published=article.published
+    )

@@ -12,7 +12,7 @@ def test_exported_passages_are_the_encoder_inputs(sample_index, tmp_path):
     # newsdesk_passages refuses to export a text whose hash differs from the stored encoder-input hash.
     passages = peers.newsdesk_passages(sample_index)
     store = Store(layout.live_generation(sample_index).sqlite, readonly=True)
-    titles = dict(store.db.execute("SELECT id, title FROM articles").fetchall())
+    titles = {a.id: a.title for a in store.articles({p.article for p in passages}).values()}
     assert len(passages) == store.counts()["passages"]
     store.close()
     assert all(p.text.startswith(titles[p.article].strip()[:20]) for p in passages)  # the title leads, as embedded

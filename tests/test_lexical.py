@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from index import layout
-from index.lexical import LexicalIndex, QueryStemmer, read_postings
+from index.lexical import LexicalIndex, QueryStemmer, postings
+from index.store import Store
 from search.highlight import query_terms
 from search.searcher import Filters, Searcher
 
@@ -87,9 +88,9 @@ def test_a_generation_without_exported_postings_searches_the_same(sample_index: 
 
 
 def test_an_empty_collection_has_empty_postings(tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "empty.sqlite")
-    db.execute("CREATE VIRTUAL TABLE passages_fts USING fts5(title, text, content='')")
-    lexical = LexicalIndex(read_postings(db))
+    store = Store(tmp_path / "empty.sqlite")
+    lexical = LexicalIndex(postings(store.term_instances()))
+    store.close()
     ids, scores = lexical.search({"anything": 1}, depth=10)
     assert len(ids) == 0 and len(scores) == 0
     assert np.isfinite(lexical.impacts).all()

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from index.errors import ArticleNotFoundError, InvalidQueryError
-from search.searcher import Filters, Searcher
+from search.query import MODES, Filters
+from search.searcher import Searcher
 from tests.conftest import REPO, read_jsonl
 
 QUESTIONS = read_jsonl(REPO / "data" / "eval" / "sample_questions.jsonl")
@@ -31,7 +32,7 @@ def test_hand_written_questions_find_their_article_in_the_top_3(searcher, questi
     assert set(question["relevant_urls"]) & found, f"{question['question']} → {[r.title for r in top3]}"
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+@pytest.mark.parametrize("mode", MODES)
 def test_every_mode_returns_ranked_articles_with_their_best_passage(searcher, mode):
     response = searcher.search("heat pump rebate for older homes", k=5, mode=mode)
     assert response.mode == mode and response.results

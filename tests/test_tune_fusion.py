@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from tests.conftest import REPO, load_script
+from tests.tiny_index import build_tiny_index, open_tiny
 
 
 def test_each_fold_is_scored_with_the_setting_the_other_folds_chose(capsys):
@@ -38,3 +39,28 @@ def test_runs_on_a_real_index_and_reports_the_held_out_score(sample_index, monke
     out = capsys.readouterr().out
     assert out.count("R@10") >= 5  # the current settings and four grid points, each scored
     assert "held out, pooled: MRR@10" in out
+
+
+def test_the_title_weight_grid_really_weighs_titles(tmp_path):
+    tune = load_script("tune_fusion")
+    # "zephyr" is once in one article's title and three times in another's body: BM25 with equal column
+    # weights ranks the body first, a heavy title weight the title. Dense weight 0: BM25 alone decides.
+    titled = {
+        "title": "Zephyr turbines recalled",
+        "text": "The maker said the blades would be replaced.",
+        "url": "https://a.example/titled",
+        "source": "A",
+    }
+    body = {
+        "title": "Council notes",
+        "text": "Zephyr, zephyr and again zephyr, said the council.",
+        "url": "https://b.example/body",
+        "source": "B",
+    }
+    searcher = open_tiny(build_tiny_index(tmp_path, [titled, body]))
+    records = [{"qid": "q1", "question": "zephyr", "relevant_urls": [titled["url"]]}]
+    ranks = {
+        weight: tune.ranks_for(searcher, searcher.settings, tune.Setting(0.0, 5, 100, weight), records)
+        for weight in (1.0, 20.0)
+    }
+    assert ranks == {1.0: [2], 20.0: [1]}

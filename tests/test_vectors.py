@@ -67,11 +67,11 @@ def test_each_kind_is_written_as_itself(written, points):
 
 def test_each_kind_returns_the_exact_top_results(written, points):
     for query in queries(points):
-        scores, found = vectors.search(written, query, 10)
-        assert found.tolist() == exact(points, query, 10).tolist()
+        hits = vectors.search(written, query, 10)
+        assert hits.ids.tolist() == exact(points, query, 10).tolist()
         ids, matrix = points
-        true_scores = matrix[np.searchsorted(ids, found)] @ query
-        assert np.allclose(scores, true_scores, atol=1e-5)  # full vectors: scores are true cosines
+        true_scores = matrix[np.searchsorted(ids, hits.ids)] @ query
+        assert np.allclose(hits.scores, true_scores, atol=1e-5)  # full vectors: scores are true cosines
 
 
 @pytest.mark.parametrize("share", [0.003, 0.05, 0.3, 0.7, 1.0])
@@ -85,7 +85,7 @@ def test_filters_keep_to_the_allowed_ids_and_lose_none(written, points, share):
     walks = len(allowed) ** 2 / len(ids) >= vectors.HNSW_SCAN_FACTOR * ef
     assert walks == (share >= 0.7)  # HNSW scans the small filters and walks the graph for the large ones
     for query in queries(points, 8):
-        _, found = vectors.search(written, query, 20, allowed)
+        found = vectors.search(written, query, 20, allowed).ids
         expected = exact(points, query, 20, allowed)
         assert len(found) == min(20, len(allowed)) and set(found.tolist()) <= set(allowed.tolist())
         # The nearest allowed ones sit in the query's own cluster, far ahead of the rest: exact for every kind.
@@ -94,8 +94,8 @@ def test_filters_keep_to_the_allowed_ids_and_lose_none(written, points, share):
 
 def test_filters_that_match_nothing_in_the_index_return_nothing(written):
     query = np.ones(DIMENSION, dtype=np.float32) / np.sqrt(DIMENSION)
-    assert len(vectors.search(written, query, 10, np.array([], dtype=np.int64))[1]) == 0
-    assert len(vectors.search(written, query, 10, np.array([11, 12], dtype=np.int64))[1]) == 0  # ids not stored
+    assert len(vectors.search(written, query, 10, np.array([], dtype=np.int64)).ids) == 0
+    assert len(vectors.search(written, query, 10, np.array([11, 12], dtype=np.int64)).ids) == 0  # ids not stored
 
 
 def test_choose_index_type_flips_at_the_threshold():

@@ -1,0 +1,163 @@
+"""Retrieval: dense (FAISS) and lexical (BM25) candidates, filters applied inside each retriever, and the
+one loop that retrieves deeper until a page of results is full (for search and related alike).
+
+A filter restricts what each retriever may return — the vector search scans only the allowed passages,
+BM25 zeroes the others — rather than trimming a fixed-depth list afterwards, so a narrow filter still
+finds its few articles.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import layout, lexical, vectors
+from index.encoder import Encoder
+from index.model import Hits
+from index.store import StorePerThread
+from search.cache import LRU
+from search.candidates import Candidate, PassageArticles
+from search.fusion import Fused
+from search.grouping import StoryGroup
+from search.highlight import query_terms
+from search.query import Filters
+
+MAX_QUERY_TERMS = 32  # words of a query given to BM25; a pasted paragraph would otherwise score every passage
+MAX_DEPTH = 20_000  # passages per retriever past which a page is left short rather than searched deeper
+DEEPEN_FACTOR = 4
+FILTER_CACHE_SIZE = 64
+
+BM25Weights = tuple[float, float]  # (title, text) column weights
+
+
+@dataclass(slots=True)
+class Candidates:
+    """Both retrievers' candidates, best first. `exhausted`: each retriever returned fewer passages than
+    asked for, so retrieving deeper would find nothing more."""
+
+    dense: list[Candidate]
+    lexical: list[Candidate]
+    exhausted: bool
+
+    def without(self, article_ids: Collection[str]) -> Candidates:
+        """The candidates of other articles than `article_ids` (related: the article itself, its story)."""
+        return Candidates(
+            [c for c in self.dense if c.article_id not in article_ids],
+            [c for c in self.lexical if c.article_id not in article_ids],
+            self.exhausted,
+        )
+
+
+@dataclass(slots=True)
+class Ranking:
+    """One retrieval depth's outcome: the candidates, their fusion and the story groups (the results)."""
+
+    candidates: Candidates
+    fused: Fused
+    groups: list[StoryGroup]
+
+
+def deepen(depth: int, needed: int, rank: Callable[[int], Ranking]) -> Ranking:
+    """`rank(depth)` from `depth` passages per retriever on, growing fourfold until it holds `needed` story
+    groups, the retrievers run out of passages, or the depth reaches `MAX_DEPTH`. Fusion and story folding
+    shrink a depth's passages to fewer results than expected (many passages of one article, many copies of
+    one story, a filter), so a fixed depth would leave late pages short."""
+    while True:
+        ranking = rank(depth)
+        if len(ranking.groups) >= needed or ranking.candidates.exhausted or depth >= MAX_DEPTH:
+            return ranking
+        depth *= DEEPEN_FACTOR
+
+
+class Retriever:
+    """Candidate passages of one generation from the vector index and the BM25 postings; safe to share
+    between threads."""
+
+    def __init__(
+        self,
+        generation: layout.Generation,
+        stores: StorePerThread,
+        encoder: Encoder,
+        query_cache_size: int,
+        bm25_weights: BM25Weights,
+    ) -> None:
+        self.generation = generation
+        self.stores = stores
+        self.encoder = encoder
+        self.vector_index = vectors.read_index(generation.faiss)
+        self.passage_articles = PassageArticles(stores.get().passage_owners())
+        self._query_cache_size = query_cache_size
+        self._query_vectors: LRU[str, np.ndarray] = LRU(query_cache_size)
+        self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
+        self._allowed_lexical: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
+        self._reweighting = threading.Lock()
+        self._lexical_index = self._open_lexical(bm25_weights)
+        self._stemmer = lexical.QueryStemmer()
+
+    # --- candidates ----------------------------------------------------------------------------
+
+    def candidates(self, query: str, mode: str, depth: int, filters: Filters, bm25_weights: BM25Weights) -> Candidates:
+        """Up to `depth` passages from each retriever `mode` uses ("hybrid": both), within `filters`."""
+        # BM25 from the in-memory postings takes about a millisecond: handing it to another thread
+        # to overlap with the vector search would cost about as much as it saves.
+        dense = self.dense_hits(self.query_vector(query), depth, filters) if mode != "lexical" else Hits.empty()
+        found = self.lexical_hits(query, depth, filters, bm25_weights) if mode != "dense" else Hits.empty()
+        return self._candidates(dense, found, depth)
+
+    def nearest(self, vector: np.ndarray, depth: int, filters: Filters) -> Candidates:
+        """Up to `depth` passages nearest to `vector` (dense only), within `filters`."""
+        return self._candidates(self.dense_hits(vector, depth, filters), Hits.empty(), depth)
+
+    def _candidates(self, dense: Hits, found: Hits, depth: int) -> Candidates:
+        exhausted = len(dense.ids) < depth and len(found.ids) < depth
+        articles = self.passage_articles
+        return Candidates(articles.candidates(dense), articles.candidates(found), exhausted)
+
+    def dense_hits(self, vector: np.ndarray, depth: int, filters: Filters) -> Hits:
+        return vectors.search(self.vector_index, vector, depth, self.allowed_ids(filters))
+
+    def lexical_hits(self, query: str, depth: int, filters: Filters, bm25_weights: BM25Weights) -> Hits:
+        index = self.lexical_index(bm25_weights)
+        terms = self._stemmer.terms(" ".join(query_terms(query)[:MAX_QUERY_TERMS]))
+        allowed = None
+        ids = self.allowed_ids(filters)
+        if ids is not None:
+            allowed = self._allowed_lexical.get(filters, lambda: index.allowed_mask(ids))
+        return index.search(terms, depth, allowed)
+
+    # --- what the retrievers hold ----------------------------------------------------------------
+
+    def query_vector(self, query: str) -> np.ndarray:
+        return self._query_vectors.get(query, lambda: self.encoder.encode([query])[0])
+
+    def clear_query_cache(self) -> None:
+        self._query_vectors = LRU(self._query_cache_size)
+
+    def allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        """The passage ids `filters` allows (None: every passage), cached for repeated filters."""
+        if not filters.active:
+            return None
+        store = self.stores.get()
+        return self._allowed.get(
+            filters, lambda: store.passage_ids_where(filters.sources, filters.date_from, filters.date_to)
+        )
+
+    def lexical_index(self, bm25_weights: BM25Weights) -> lexical.LexicalIndex:
+        """The BM25 postings scored with `bm25_weights`: BM25's impacts are computed for one pair of
+        column weights when the postings are opened, so other weights open them again."""
+        index = self._lexical_index
+        if index.weights != bm25_weights:
+            with self._reweighting:
+                if self._lexical_index.weights != bm25_weights:
+                    self._lexical_index = self._open_lexical(bm25_weights)
+                index = self._lexical_index
+        return index
+
+    def _open_lexical(self, weights: BM25Weights) -> lexical.LexicalIndex:
+        if self.generation.lexical.is_file():
+            return lexical.LexicalIndex.load(self.generation.lexical, *weights)
+        # A generation written before postings were exported: read them from FTS5 (slower start).
+        return lexical.LexicalIndex(lexical.postings(self.stores.get().term_instances()), *weights)

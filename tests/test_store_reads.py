@@ -1,0 +1,75 @@
+"""The store's reads for the query path, on a tiny index built with the fake encoder."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from index import layout
+from index.store import IN_CHUNK, Store
+from tests.tiny_index import article, build_tiny_index
+
+ARTICLES = [
+    article(1, "tram", "Harbor Times", "2026-01-05"),
+    article(2, "tram", "Harbor Times", "2026-01-06T22:15:00-05:00"),
+    article(3, "bridge", "Valley Courier", "2026-01-07"),
+    {**article(4, "bridge", "Nobody", None), "source": None},  # no date; the URL's host stands in as source
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    index_dir = build_tiny_index(tmp_path_factory.mktemp("store"), ARTICLES)
+    store = Store(layout.live_generation(index_dir).sqlite, readonly=True)
+    yield store
+    store.close()
+
+
+def _ids_by_url(store: Store) -> dict[str, str]:
+    return {a["url"]: store.resolve_id(a["url"]) for a in ARTICLES}
+
+
+def test_reads_of_many_keys_are_chunked_and_unknown_keys_left_out(store):
+    ids = list(_ids_by_url(store).values())
+    unknown = [f"missing-{i}" for i in range(3 * IN_CHUNK)]
+    found = store.articles([*unknown[:IN_CHUNK], ids[0], *unknown[IN_CHUNK:], *ids[1:]])
+    assert sorted(found) == sorted(ids)
+    assert store.story_ids([*unknown, *ids]).keys() == set(ids)
+
+
+def test_filtered_passage_ids_take_sources_and_whole_days(store):
+    by_url = _ids_by_url(store)
+    owners = store.passage_owners()
+    owner_of = dict(zip(owners.passage_ids.tolist(), owners.article_ids, strict=True))
+
+    def articles_of(passage_ids: np.ndarray) -> set[str]:
+        return {owner_of[p] for p in passage_ids.tolist()}
+
+    harbor = {by_url[a["url"]] for a in ARTICLES[:2]}
+    assert articles_of(store.passage_ids_where(sources=["Harbor Times"])) == harbor
+    day = date(2026, 1, 6)
+    assert articles_of(store.passage_ids_where(published_from=day, published_to=day)) == {by_url[ARTICLES[1]["url"]]}
+    dated = articles_of(store.passage_ids_where(published_from=date(2000, 1, 1)))
+    assert by_url[ARTICLES[3]["url"]] not in dated and len(dated) == 3  # undated: outside any range
+    assert articles_of(store.passage_ids_where()) == set(by_url.values())
+
+
+def test_passages_read_back_by_id_and_vectors_in_passage_order(store):
+    tram = _ids_by_url(store)[ARTICLES[0]["url"]]
+    passages = store.passages_of(tram)
+    owners = store.passage_owners()
+    ids = [p for p, a in zip(owners.passage_ids.tolist(), owners.article_ids, strict=True) if a == tram]
+    by_id = store.passages_by_id(ids)
+    assert [by_id[i].text for i in ids] == [p.text for p in passages]
+    vectors = store.passage_vectors(tram)
+    assert vectors.shape[0] == len(passages) == 4
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert store.passage_vectors("no-such-article").shape[0] == 0
+
+
+def test_stats_reads(store):
+    per_source = store.articles_per_source()
+    assert list(per_source.items()) == [("Harbor Times", 2), ("Valley Courier", 1), ("nobody.example", 1)]
+    assert tuple(store.published_range()) == ("2026-01-05", "2026-01-07")
