@@ -7,6 +7,7 @@ own tokenizer, so no passage is ever truncated by the model.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass
 from index.model import Passage
 
 CountTokens = Callable[[Sequence[str]], list[int]]
+
+TITLE_CHARS = 160  # ~32 word pieces of title given to the encoder as context
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace and
@@ -125,3 +128,8 @@ def encoder_input(title: str, passage_text: str, title_chars: int) -> str:
         return passage_text
     separator = " " if title[-1] in ".!?:" else ". "
     return f"{title}{separator}{passage_text}"
+
+
+def input_hash(encoder_text: str) -> str:
+    """The key a passage's vector is stored and reused under: equal encoder input, equal vector."""
+    return hashlib.sha256(encoder_text.encode()).hexdigest()[:32]

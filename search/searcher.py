@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from index import layout, lexical, vectors
-from index.build import check_encoder
-from index.encoder import Encoder, load_encoder
+from index.encoders import Encoder, check_encoder, load_encoder
 from index.errors import ArticleNotFoundError, InvalidQueryError
 from index.store import Store, StoredArticle
 from search.fusion import first_occurrence_ranking, reciprocal_rank_fusion

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from index.build import build
-from index.encoder import TorchEncoder, bundled_model_dir
+from index.encoders import bundled_model_dir
+from index.encoders.torch import TorchEncoder
 from index.errors import EncoderMismatchError, IndexMissingError
 from index.layout import read_manifest
 from search.searcher import Searcher

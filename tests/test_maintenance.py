@@ -1,8 +1,7 @@
-"""Changing a built index: remove, rebuild and update from sources.toml, the lock, the scripts' exit codes."""
+"""Changing a built index: remove, rebuild and update from sources.toml, the lock, the commands' exit codes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sqlite3
@@ -12,12 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from index import layout
 from index.build import build
 from index.errors import IndexBusyError
 from index.maintenance import origin_file, rebuild, remove, update
 from index.sources import SourcesError, load_sources
+from search.cli import main
 from search.searcher import Searcher
 from tests.conftest import REPO, write_jsonl
 
@@ -53,11 +54,9 @@ EXTRA = {
 }
 
 
-def load_script_main():
-    spec = importlib.util.spec_from_file_location("index_job", REPO / "scripts" / "index_job.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+def newsdesk(*args: str) -> Result:
+    """The `newsdesk` command run in this process (it loads its own encoder, from the model cache)."""
+    return CliRunner().invoke(main, list(args))
 
 
 def write_sources(folder: Path, body: str) -> Path:
@@ -134,7 +133,7 @@ def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tm
         [
             sys.executable,
             "-c",
-            "import sys,time; from pathlib import Path; from index.build import build_lock\n"
+            "import sys,time; from pathlib import Path; from index.locking import build_lock\n"
             f"with build_lock(Path({str(index_dir)!r})):\n    print('locked', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
@@ -257,23 +256,31 @@ def test_articles_not_read_from_an_absolute_path_are_never_pruned(tmp_path):
     assert origin_file(str(tmp_path / "feed.rss") + "[0]") == tmp_path / "feed.rss"
 
 
-def test_scripts_print_the_report_and_use_exit_codes(tmp_path, encoder, capsys):
-    main = load_script_main()
+def test_update_and_rebuild_print_the_report_and_use_exit_codes(tmp_path):
     write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
+    (tmp_path / "news" / "b.jsonl").write_text("not json\n", encoding="utf-8")
     sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
 
-    assert main("rebuild", ["--sources", str(sources)], encoder=encoder) == 0
-    assert "added 3," in capsys.readouterr().out
-    write_jsonl(tmp_path / "news" / "b.jsonl", [EXTRA])
-    assert main("update", ["--sources", str(sources), "--json", "--prune"], encoder=encoder) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert (report["added"], report["unchanged"], report["articles"]) == (1, 3, 4)
+    rebuilt = newsdesk("rebuild", "--sources", str(sources))
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert rebuilt.stdout.startswith("added 3, updated 0, unchanged 0, duplicates merged 0, removed 0, skipped 1\n")
+    assert f"→ {tmp_path / 'idx'} (generation 1)" in rebuilt.stdout  # the index the sources file names
+    assert f"  skipped {tmp_path / 'news' / 'b.jsonl'}:1: " in rebuilt.stdout
 
-    assert main("update", ["--sources", str(tmp_path / "nope.toml")], encoder=encoder) == 1
-    assert "copy sources.example.toml" in capsys.readouterr().err
+    (tmp_path / "news" / "b.jsonl").unlink()
+    write_jsonl(tmp_path / "news" / "c.jsonl", [EXTRA])
+    updated = newsdesk("update", "--sources", str(sources), "--json", "--prune")
+    assert updated.exit_code == 0, updated.stderr
+    report = json.loads(updated.stdout)
+    assert (report["added"], report["unchanged"], report["articles"], report["generation"]) == (1, 3, 4, 2)
+
+    missing = newsdesk("update", "--sources", str(tmp_path / "nope.toml"))
+    assert missing.exit_code == 1 and missing.stdout == ""
+    assert missing.stderr.startswith("error: no sources file at") and "copy sources.example.toml" in missing.stderr
+    assert newsdesk("rebuild", "--sources", str(sources), "--prune").exit_code == 2  # update's option only
 
 
-def test_a_second_script_run_fails_fast_with_exit_75(tmp_path, encoder):
+def test_a_second_update_fails_fast_with_exit_75(tmp_path, encoder):
     write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
     sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
     build([tmp_path / "news"], tmp_path / "idx", encoder)
@@ -281,7 +288,7 @@ def test_a_second_script_run_fails_fast_with_exit_75(tmp_path, encoder):
         [
             sys.executable,
             "-c",
-            "import time; from pathlib import Path; from index.build import build_lock\n"
+            "import time; from pathlib import Path; from index.locking import build_lock\n"
             f"with build_lock(Path({str(tmp_path / 'idx')!r})):\n    print('locked', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
@@ -292,9 +299,10 @@ def test_a_second_script_run_fails_fast_with_exit_75(tmp_path, encoder):
         assert holder.stdout.readline().strip() == "locked"
         run = subprocess.run(
             # -X importtime lists every module the run imported: the proof it never loaded a model.
-            [sys.executable, "-X", "importtime", str(REPO / "scripts" / "update_index.py"), "--sources", str(sources)],
+            [sys.executable, "-X", "importtime", "-m", "search.cli", "update", "--sources", str(sources)],
             capture_output=True,
             text=True,
+            cwd=REPO,
             timeout=120,
         )
     finally:

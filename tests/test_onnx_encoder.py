@@ -1,7 +1,8 @@
 """The int8 ONNX backend against the torch one, and its on-disk cache, with the real model.
 
-The int8 model is built once per session into a temporary cache folder (about 15 s); one test
-rebuilds it on purpose from a damaged copy.
+The int8 encoder tested is the session's (conftest's `encoder`), from the user cache, where it is built
+once per machine. One test exports and quantizes it again on purpose, from a damaged copy of the cache
+in a temporary folder: the one export of a test session (about 15 s).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.encoder import Encoder
+from index.encoders import Encoder
+from index.encoders.int8 import OnnxInt8Encoder, cache_root
+from index.encoders.int8_export import INFO_FILE
 from index.errors import NewsdeskError
-from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder
 
 NEWS = [
     "The central bank left interest rates unchanged on Wednesday, signalling cuts later in the year.",
@@ -42,13 +44,10 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="session")
-def int8_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("newsdesk-cache")
-
-
-@pytest.fixture(scope="session")
-def int8(int8_cache) -> OnnxInt8Encoder:
-    return OnnxInt8Encoder(cache_dir=int8_cache)
+def int8(encoder: Encoder) -> OnnxInt8Encoder:
+    """The default encoder is the int8 one; sharing it spares a second model in memory."""
+    assert isinstance(encoder, OnnxInt8Encoder)
+    return encoder
 
 
 def test_describes_itself_as_the_same_model_on_another_backend(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
@@ -106,17 +105,18 @@ def test_progress_counts_every_text(int8: OnnxInt8Encoder) -> None:
     assert seen == [3, 3, 2]
 
 
-def test_second_construction_reuses_the_cache(int8: OnnxInt8Encoder, int8_cache: Path) -> None:
+def test_second_construction_reuses_the_cache(int8: OnnxInt8Encoder) -> None:
     before = int8.model_path.stat().st_mtime_ns
-    again = OnnxInt8Encoder(cache_dir=int8_cache)
+    again = OnnxInt8Encoder()
     assert again.model_path == int8.model_path
     assert again.model_path.stat().st_mtime_ns == before
-    assert int8.model_path.is_relative_to(int8_cache)
+    assert int8.model_path.is_relative_to(cache_root())
 
 
-def test_damaged_cache_is_rebuilt(int8: OnnxInt8Encoder, int8_cache: Path, tmp_path: Path) -> None:
-    shutil.copytree(int8_cache, tmp_path / "cache")
-    damaged = tmp_path / "cache" / int8.model_path.relative_to(int8_cache)
+def test_damaged_cache_is_rebuilt(int8: OnnxInt8Encoder, tmp_path: Path) -> None:
+    entry = int8.model_path.parent  # <cache>/onnx/<model and onnxruntime version>/
+    shutil.copytree(entry, tmp_path / "cache" / "onnx" / entry.name, ignore=shutil.ignore_patterns(".build-*"))
+    damaged = tmp_path / "cache" / "onnx" / entry.name / int8.model_path.name
     data = damaged.read_bytes()
     damaged.write_bytes(data[: len(data) // 3])  # as if the machine died mid-write without the rename
 
