@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -11,13 +13,15 @@ from index.encoders import BACKENDS
 from index.layout import default_index_dir
 from index.readers import DEFAULT_MAX_FILE_BYTES
 
-INDEX_OPTION = click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_index_dir,
-    show_default="var/index or $NEWSDESK_INDEX",
-    help="Index directory.",
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _index_option(**settings: Any) -> Callable[[F], F]:
+    return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), **settings)
+
+
+INDEX_OPTION = _index_option(
+    default=default_index_dir, show_default="var/index or $NEWSDESK_INDEX", help="Index directory."
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
 
@@ -52,12 +56,8 @@ SOURCES_OPTION = click.option(
     show_default=True,
     help="The sources file: what the index is built from.",
 )
-SOURCES_INDEX_OPTION = click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Index directory (default: the sources file's `index`, else $NEWSDESK_INDEX or var/index).",
+SOURCES_INDEX_OPTION = _index_option(
+    default=None, help="Index directory (default: the sources file's `index`, else $NEWSDESK_INDEX or var/index)."
 )
 
 

@@ -8,8 +8,8 @@ Each builds under the index's lock, taken before the encoder is loaded, so a sec
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from search.cli_options import (
 if TYPE_CHECKING:
     from index.encoders import Encoder
     from index.report import BuildReport
+    from index.sources import Source
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another build holds the index; try again later
 
@@ -95,12 +96,22 @@ def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> Non
     )
 
 
-@contextmanager
-def _cron_exit_codes() -> Iterator[None]:
-    """For the jobs cron runs: another build holding the index exits 75 (EX_TEMPFAIL), not 1, so the job
-    is simply run again later."""
+def _from_sources(
+    sources_file: Path,
+    index_dir: Path | None,
+    model: str | None,
+    backend: str | None,
+    as_json: bool,
+    job: Callable[[Sequence[Source], Path, Encoder], BuildReport],
+) -> None:
+    """Run `job(sources, index_dir, encoder)` for a sources file: on the index it names unless `index_dir`
+    is given. For cron, another build holding the index exits 75 (EX_TEMPFAIL), not 1: run it again later."""
+    from index.sources import load_sources
+
+    config = load_sources(sources_file)
+    target = index_dir or config.index or default_index_dir()
     try:
-        yield
+        _build_and_report(target, model, backend, as_json, lambda encoder: job(config.sources, target, encoder))
     except IndexBusyError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BUSY)
@@ -113,18 +124,9 @@ def update_command(sources_file, index_dir, model, backend, max_file_mb, as_json
     """Add new and changed articles from the sources file to INDEX; safe from cron while a server runs.
     Unchanged articles cost nothing. Exits 75 when another build holds the index (run it again later)."""
     from index.maintenance import update
-    from index.sources import load_sources
 
-    config = load_sources(sources_file)
-    target = index_dir or config.index or default_index_dir()
-    with _cron_exit_codes():
-        _build_and_report(
-            target,
-            model,
-            backend,
-            as_json,
-            lambda encoder: update(config.sources, target, encoder, prune, TqdmProgress, max_file_mb * 2**20),
-        )
+    job = partial(update, prune=prune, progress=TqdmProgress, max_file_bytes=max_file_mb * 2**20)
+    _from_sources(sources_file, index_dir, model, backend, as_json, job)
 
 
 @click.command("rebuild")
@@ -133,18 +135,9 @@ def rebuild_command(sources_file, index_dir, model, backend, max_file_mb, as_jso
     """Rebuild INDEX from the sources file into a new generation (vectors reused, not re-embedded);
     articles no longer in the sources are gone. Exits 75 when another build holds the index."""
     from index.maintenance import rebuild
-    from index.sources import load_sources
 
-    config = load_sources(sources_file)
-    target = index_dir or config.index or default_index_dir()
-    with _cron_exit_codes():
-        _build_and_report(
-            target,
-            model,
-            backend,
-            as_json,
-            lambda encoder: rebuild(config.sources, target, encoder, TqdmProgress, max_file_mb * 2**20),
-        )
+    job = partial(rebuild, progress=TqdmProgress, max_file_bytes=max_file_mb * 2**20)
+    _from_sources(sources_file, index_dir, model, backend, as_json, job)
 
 
 @click.command("remove")

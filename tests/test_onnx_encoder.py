@@ -8,7 +8,10 @@ in a temporary folder: the one export of a test session (about 15 s).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,7 @@ from index.encoders import Encoder
 from index.encoders.int8 import OnnxInt8Encoder, cache_root
 from index.encoders.int8_export import INFO_FILE
 from index.errors import NewsdeskError
+from tests.conftest import REPO
 
 NEWS = [
     "The central bank left interest rates unchanged on Wednesday, signalling cuts later in the year.",
@@ -150,3 +154,25 @@ def test_only_the_widest_ranging_matmul_stays_in_fp32(int8: OnnxInt8Encoder) -> 
     assert sum(n.op_type == "MatMulInteger" for n in nodes) == 35  # 6 layers x 6 weight matmuls, less one
     assert any(n.op_type == "MatMul" and "layer.0/output/dense" in n.name for n in nodes)
     assert not any(n.op_type == "DequantizeLinear" for n in nodes), "the word embeddings stay fp32"
+
+
+def test_importing_newsdesk_loads_no_model_library_and_sets_no_environment():
+    # The Hugging Face libraries read their offline switches once, at import: the encoders set them just
+    # before a model is loaded, not when newsdesk is imported (a user's own settings are left alone).
+    probe = (
+        "import json, os, sys\n"
+        "import index.encoders, search.cli\n"
+        "names = ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'TOKENIZERS_PARALLELISM')\n"
+        "heavy = ('torch', 'onnxruntime', 'transformers', 'sentence_transformers', 'huggingface_hub')\n"
+        "imported = {n: os.environ.get(n) for n in names}, [m for m in heavy if m in sys.modules]\n"
+        "index.encoders.load_encoder()\n"
+        "print(json.dumps([*imported, {n: os.environ.get(n) for n in names}]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["TOKENIZERS_PARALLELISM"] = "true"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    on_import, heavy, after_load = json.loads(run.stdout)
+    assert on_import == {"HF_HUB_OFFLINE": None, "TRANSFORMERS_OFFLINE": None, "TOKENIZERS_PARALLELISM": "true"}
+    assert heavy == []
+    assert after_load == {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "true"}
