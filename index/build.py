@@ -91,13 +91,7 @@ class GenerationWriter:
     def remove_unseen(self, gone: Callable[[str | None], bool]) -> None:
         """Delete the articles this build has not met (neither added, unchanged nor merged into) for which
         `gone(origin)` is true: an update pruning articles whose file is no longer there."""
-        self.remove(
-            [
-                article_id
-                for article_id, origin in self._store.origins()
-                if article_id not in self._seen and gone(origin)
-            ]
-        )
+        self.remove([aid for aid, origin in self._store.origins() if aid not in self._seen and gone(origin)])
 
     def force_vector_index(self, kind: str | None = None) -> str:
         """Rebuild the vector index as type `kind` (default: the one the index's size calls for) and publish
