@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,15 +127,14 @@ def test_cli_remove_prints_json_and_exits_1_for_a_missing_id(tmp_path, encoder):
 # --- the lock ------------------------------------------------------------------------------------
 
 
-def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tmp_path, encoder):
-    index_dir = tmp_path / "idx"
-    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
-    # Another process holds the lock, then dies without releasing it: the kernel drops the flock.
+@contextmanager
+def lock_held_by_another_process(index_dir: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the index's build lock; killed (not released) when the block ends."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys,time; from pathlib import Path; from index.locking import build_lock\n"
+            "import time; from pathlib import Path; from index.locking import build_lock\n"
             f"with build_lock(Path({str(index_dir)!r})):\n    print('locked', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
@@ -142,13 +143,21 @@ def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tm
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tmp_path, encoder):
+    index_dir = tmp_path / "idx"
+    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
+    # Another process holds the lock, then dies without releasing it: the kernel drops the flock.
+    with lock_held_by_another_process(index_dir) as holder:
         started = time.perf_counter()
         with pytest.raises(IndexBusyError, match=f"pid {holder.pid}"):
             remove(index_dir, ["https://valley.example/heat"])
         assert time.perf_counter() - started < 1
-    finally:
-        holder.kill()
-        holder.wait()
     assert (index_dir / ".lock").exists()
     assert remove(index_dir, ["https://valley.example/heat"]).removed
 
@@ -284,19 +293,7 @@ def test_a_second_update_fails_fast_with_exit_75(tmp_path, encoder):
     write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
     sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
     build([tmp_path / "news"], tmp_path / "idx", encoder)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time; from pathlib import Path; from index.locking import build_lock\n"
-            f"with build_lock(Path({str(tmp_path / 'idx')!r})):\n    print('locked', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(tmp_path / "idx"):
         run = subprocess.run(
             # -X importtime lists every module the run imported: the proof it never loaded a model.
             [sys.executable, "-X", "importtime", "-m", "search.cli", "update", "--sources", str(sources)],
@@ -305,9 +302,6 @@ def test_a_second_update_fails_fast_with_exit_75(tmp_path, encoder):
             cwd=REPO,
             timeout=120,
         )
-    finally:
-        holder.kill()
-        holder.wait()
     assert run.returncode == 75, run.stderr
     assert "another build" in run.stderr and run.stdout == ""
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
