@@ -16,6 +16,8 @@ from index.model import Passage
 
 CountTokens = Callable[[Sequence[str]], list[int]]
 
+TITLE_CHARS = 160  # ~32 word pieces of title given to the encoder as context
+
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace and
 # an opening capital, digit or quote. Abbreviations like "U.S. officials" occasionally split; that only

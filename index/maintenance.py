@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index import layout, vectors
-from index.build import BuildReport, ProgressFactory, _no_progress, build_lock, writing
-from index.encoder import DEFAULT_BACKEND, Encoder, load_encoder
+from index.build import writing
+from index.encoders import DEFAULT_BACKEND, Encoder, load_encoder
 from index.errors import IndexMissingError, NewsdeskError
+from index.locking import build_lock
 from index.readers import DEFAULT_MAX_FILE_BYTES, read_paths
+from index.report import BuildReport, ProgressFactory, no_progress
 from index.sources import Source
 from index.store import Store
 
@@ -93,10 +95,10 @@ def reindex_vectors(index_dir: Path, kind: str | None = None) -> ReindexReport:
     if kind is not None and kind not in vectors.KINDS:
         raise NewsdeskError(f"unknown vector index type {kind!r}; choose from {', '.join(vectors.KINDS)}")
     with writing(index_dir) as writer:
-        writer.vector_kind = kind or vectors.choose_index_type(writer.store.counts()["passages"])
+        kind = writer.force_vector_index(kind)
     return ReindexReport(
         previous=writer.previous.get("vector_index", vectors.FLAT),
-        kind=writer.vector_kind,
+        kind=kind,
         passages=writer.report.passages,
         generation=writer.report.generation,
         seconds=round(time.perf_counter() - started, 2),
@@ -115,23 +117,16 @@ def rebuild(
     sources: Iterable[Source],
     index_dir: Path,
     encoder: Encoder,
-    progress: ProgressFactory = _no_progress,
+    progress: ProgressFactory = no_progress,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> BuildReport:
     """The whole index again from `sources`, into a fresh store: articles no longer in the sources are
     gone. Vectors of passages the previous generation had are reused, not re-embedded; counts and
-    first-seen dates are relative to the previous generation."""
+    first-seen dates are relative to the previous generation. Sources that give no article at all never
+    replace an index that has some (NewsdeskError)."""
     with writing(index_dir, encoder, fresh=True) as writer:
         for source in sources:
             writer.add(read_paths(source.paths, max_file_bytes), progress, outlet=source.outlet)
-        if writer.reuse is not None:
-            before = [article_id for article_id, _ in writer.reuse.origins()]
-            writer.report.removed = sum(1 for article_id in before if article_id not in writer.seen)
-            if before and not writer.seen:
-                raise NewsdeskError(
-                    f"the sources gave no article (skipped: {len(writer.report.skipped)}); refusing to replace "
-                    f"{index_dir}, which has {len(before)} — check that the sources are readable"
-                )
     return writer.report
 
 
@@ -140,7 +135,7 @@ def update(
     index_dir: Path,
     encoder: Encoder,
     prune: bool = False,
-    progress: ProgressFactory = _no_progress,
+    progress: ProgressFactory = no_progress,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> BuildReport:
     """Add new and changed articles from `sources`; with `prune`, also remove articles whose file is gone.
@@ -153,11 +148,7 @@ def update(
         for source in sources:
             writer.add(read_paths(source.paths, max_file_bytes), progress, outlet=source.outlet)
         if prune:
-            writer.remove(
-                article_id
-                for article_id, origin in writer.store.origins()
-                if article_id not in writer.seen and origin_gone(origin)
-            )
+            writer.remove_unseen(origin_gone)
     return writer.report
 
 
@@ -174,19 +165,6 @@ def origin_file(origin: str | None) -> Path | None:
 
 
 def origin_gone(origin: str | None) -> bool:
+    """True when the article came from an absolute path (see `origin_file`) that no longer exists."""
     path = origin_file(origin)
     return path is not None and not path.exists()
-
-
-def report_lines(report: BuildReport, index_dir: Path, limit: int = 50) -> list[str]:
-    """The build report as a person reads it (the CLI's `index` output, plus removals)."""
-    lines = [
-        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"duplicates merged {report.duplicates}, removed {report.removed}, skipped {len(report.skipped)}",
-        f"passages {report.passages} ({report.embedded} embedded), articles {report.articles}, "
-        f"stories {report.stories}, {report.seconds:.1f} s → {index_dir} (generation {report.generation})",
-    ]
-    lines += [f"  skipped {skip['path']}: {skip['reason']}" for skip in report.skipped[:limit]]
-    if len(report.skipped) > limit:
-        lines.append(f"  … and {len(report.skipped) - limit} more (see --json)")
-    return lines

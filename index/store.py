@@ -362,6 +362,11 @@ class Store:
     def commit(self) -> None:
         self.db.commit()
 
+    def changes(self) -> int:
+        """Rows inserted, updated or deleted through this connection since it was opened: 0 means a build
+        changed nothing."""
+        return self.db.total_changes
+
 
 class StorePerThread:
     """One read-only `Store` per thread over one file: sqlite3 connections are not meant to be shared."""

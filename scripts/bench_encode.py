@@ -24,9 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from index.build import TITLE_CHARS  # noqa: E402
-from index.chunking import ChunkingParams, chunk_text, encoder_input  # noqa: E402
-from index.encoder import Encoder, load_encoder  # noqa: E402
+from index.chunking import TITLE_CHARS, ChunkingParams, chunk_text, encoder_input  # noqa: E402
+from index.encoders import Encoder, load_encoder  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 CORPUS = Path("eval") / "rtqa-5k.jsonl.gz"

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from peers import PASSAGES_FILE, TXTAI_DIR, newsdesk_passages, write_passages  # noqa: E402
 
-from index.encoder import bundled_model_dir  # noqa: E402
+from index.encoders import bundled_model_dir  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"

@@ -45,7 +45,7 @@ from peers import (  # noqa: E402
     txtai_search,
 )
 
-from index.encoder import bundled_model_dir  # noqa: E402
+from index.encoders import bundled_model_dir  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 from index.normalize import canonical_url  # noqa: E402
 from search.evaluate import mean_reciprocal_rank, open_with_questions, rank_of_relevant  # noqa: E402

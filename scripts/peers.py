@@ -50,8 +50,7 @@ def newsdesk_passages(index_dir: Path) -> list[PeerPassage]:
 
     The text is rebuilt with `encoder_input` and checked against the input hash the build stored, so a
     peer never embeds something newsdesk did not."""
-    from index.build import TITLE_CHARS
-    from index.chunking import encoder_input, input_hash  # the build's own hash: the check must match it exactly
+    from index.chunking import TITLE_CHARS, encoder_input, input_hash  # the build's own: must match exactly
     from index.errors import NewsdeskError
     from index.layout import open_generation
     from index.store import Store

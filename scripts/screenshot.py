@@ -39,7 +39,7 @@ def ensure_index(index_dir: Path) -> None:
     if (index_dir / "manifest.json").is_file():
         return
     from index.build import build
-    from index.encoder import load_encoder
+    from index.encoders import load_encoder
 
     print(f"building the demo index at {index_dir} from data/sample …")
     build([REPO / "data" / "sample"], index_dir, load_encoder())

@@ -1,32 +1,21 @@
-"""The `newsdesk` command: index, remove, reindex-vectors, search, show, related, stats, serve, eval."""
+"""The `newsdesk` command: search, show, related, stats, serve, eval here; the commands that change an
+index (index, update, rebuild, remove, reindex-vectors) in search/cli_write.py.
+
+Exit codes: 0 done, 1 failed (one line on stderr), 2 bad arguments; `update` and `rebuild` exit 75
+(EX_TEMPFAIL) when another build holds the index, so cron simply runs them again later.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from index.encoder import BACKENDS
 from index.errors import NewsdeskError
-from index.layout import default_index_dir
-
-INDEX_OPTION = click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_index_dir,
-    show_default="var/index or $NEWSDESK_INDEX",
-    help="Index directory.",
-)
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
-
-
-def _echo_json(payload: object) -> None:
-    """What --json prints: one JSON object on one line, text left unescaped."""
-    click.echo(json.dumps(payload, ensure_ascii=False))
+from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json
+from search.cli_write import WRITE_COMMANDS
 
 
 def _filter_options(command):
@@ -52,121 +41,10 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, commands=WRITE_COMMANDS)
 @click.version_option(package_name="newsdesk")
 def main() -> None:
     """Semantic search over news articles."""
-
-
-class _Bar:
-    def __init__(self, label: str, total: int | None) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(
-            total=total,
-            desc=label,
-            unit=" items" if total is None else " passages",
-            file=sys.stderr,
-            disable=None,
-            dynamic_ncols=True,
-        )
-
-    def update(self, n: int = 1) -> None:
-        self.bar.update(n)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-@main.command("index")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@INDEX_OPTION
-@click.option(
-    "--model", default=None, help="sentence-transformers model name or local path (default: all-MiniLM-L6-v2)."
-)
-@click.option(
-    "--backend",
-    type=click.Choice(BACKENDS),
-    default=None,
-    help="Encoder backend for a new index: int8 (default, quantized ONNX) or torch (fp32).",
-)
-@click.option("--max-file-mb", default=1024, show_default=True, help="Skip files larger than this.")
-@JSON_OPTION
-def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> None:
-    """Index news files or folders into INDEX (adding to what is there)."""
-    from index.build import build
-    from index.maintenance import encoder_for
-
-    encoder = encoder_for(index_dir, model, backend)  # an existing index keeps the encoder it was built with
-    report = build(paths, index_dir, encoder, progress=_Bar, max_file_bytes=max_file_mb * 1024 * 1024)
-    if as_json:
-        _echo_json(report.as_dict())
-        return
-    click.echo(
-        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"duplicates merged {report.duplicates}, skipped {len(report.skipped)}"
-    )
-    click.echo(
-        f"passages {report.passages} ({report.embedded} embedded), articles {report.articles}, "
-        f"stories {report.stories}, {report.seconds:.1f} s → {index_dir} (generation {report.generation})"
-    )
-    for skip in report.skipped[:50]:
-        click.echo(f"  skipped {skip['path']}: {skip['reason']}")
-    if len(report.skipped) > 50:
-        click.echo(f"  … and {len(report.skipped) - 50} more (see --json)")
-    for note in report.warnings[:20]:
-        click.echo(f"  warning {note['path']}: {note['warning']}")
-    if len(report.warnings) > 20:
-        click.echo(f"  … and {len(report.warnings) - 20} more warnings (see --json)")
-
-
-@main.command("remove")
-@click.argument("keys", nargs=-1, required=True, metavar="ID_OR_URL...")
-@INDEX_OPTION
-@JSON_OPTION
-def remove_command(keys, index_dir, as_json) -> None:
-    """Remove articles (by id or URL) from INDEX, in a new generation a running server picks up.
-    Exits 1 when any of them is not in the index (the others are still removed)."""
-    from index.maintenance import remove
-
-    report = remove(index_dir, keys)
-    if as_json:
-        _echo_json(report.as_dict())
-    else:
-        for article_id in report.removed:
-            click.echo(f"removed {article_id}")
-        click.echo(
-            f"{len(report.removed)} removed; articles {report.articles}, passages {report.passages} "
-            f"→ {index_dir} (generation {report.generation})"
-        )
-    for key in report.not_found:
-        click.echo(f"error: no article with id or url {key!r}", err=True)
-    if report.not_found:
-        sys.exit(1)
-
-
-@main.command("reindex-vectors")
-@INDEX_OPTION
-@click.option(
-    "--type",
-    "kind",
-    default=None,
-    help="Vector index type: flat (exact) or hnsw (graph). Default: the one the index's size calls for.",
-)
-@JSON_OPTION
-def reindex_vectors_command(index_dir, kind, as_json) -> None:
-    """Rebuild the vector index of INDEX from its stored vectors (nothing is embedded), in a new
-    generation a running server picks up."""
-    from index.maintenance import reindex_vectors
-
-    report = reindex_vectors(index_dir, kind)
-    if as_json:
-        _echo_json(report.as_dict())
-        return
-    click.echo(
-        f"vector index {report.previous} → {report.kind} over {report.passages} passages, {report.seconds:.1f} s "
-        f"→ {index_dir} (generation {report.generation})"
-    )
 
 
 def _open(index_dir: Path):
@@ -187,7 +65,7 @@ def _print_results(response, as_json: bool) -> None:
 
     if as_json:
         payload = response.as_dict()
-        _echo_json(payload)
+        echo_json(payload)
         return
     if not response.results:
         click.echo("no articles match — try other words or fewer filters")
@@ -251,7 +129,7 @@ def show_command(id_or_url, index_dir, as_json) -> None:
     """One article with all its fields and passages."""
     view = _open(index_dir).article(id_or_url)
     if as_json:
-        _echo_json(view.as_dict())
+        echo_json(view.as_dict())
         return
     click.echo(click.style(view.title, bold=True))
     for label, value in (
@@ -281,7 +159,7 @@ def stats_command(index_dir, as_json) -> None:
     """Counts, sources, date range and encoder of an index."""
     stats = _open(index_dir).stats()
     if as_json:
-        _echo_json(stats.as_dict())
+        echo_json(stats.as_dict())
         return
     click.echo(f"{stats.articles} articles, {stats.passages} passages, {stats.stories} multi-outlet stories")
     click.echo(f"published {stats.date_from or '?'} … {stats.date_to or '?'}; generation {stats.generation}")
@@ -329,7 +207,7 @@ def eval_command(path, index_dir, modes, as_json) -> None:
     if file_kind(records) == "questions":
         scores = evaluate_questions(searcher, records, modes or ("hybrid", "dense", "lexical"))
         if as_json:
-            _echo_json({"kind": "questions", "file": str(path), "scores": as_dicts(scores)})
+            echo_json({"kind": "questions", "file": str(path), "scores": as_dicts(scores)})
             return
         click.echo(f"{len(records)} questions from {path}")
         click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
@@ -339,15 +217,17 @@ def eval_command(path, index_dir, modes, as_json) -> None:
                 f"{s.mrr_at_10:>7.3f} {s.ndcg_at_10:>8.3f} {s.seconds:>6.1f}"
             )
         return
-    story_scores = evaluate_stories(searcher, records)
+    # A name of its own: the questions branch's `scores` are another type.
+    story = evaluate_stories(searcher, records)
     if as_json:
-        _echo_json({"kind": "stories", "file": str(path), "scores": as_dicts(story_scores)})
+        echo_json({"kind": "stories", "file": str(path), "scores": as_dicts(story)})
         return
-    s = story_scores
-    click.echo(f"{s.stories} stories, {s.pairs} member pairs ({s.members_missing} member URLs not in the index)")
     click.echo(
-        f"related recall@5 {s.related_recall_at_5:.3f}  recall@10 {s.related_recall_at_10:.3f}  "
-        f"headline→members recall@10 {s.headline_recall_at_10:.3f}  ({s.seconds:.1f} s)"
+        f"{story.stories} stories, {story.pairs} member pairs ({story.members_missing} member URLs not in the index)"
+    )
+    click.echo(
+        f"related recall@5 {story.related_recall_at_5:.3f}  recall@10 {story.related_recall_at_10:.3f}  "
+        f"headline→members recall@10 {story.headline_recall_at_10:.3f}  ({story.seconds:.1f} s)"
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import layout, lexical, vectors
-from index.encoder import Encoder
+from index.encoders import Encoder
 from index.model import Hits
 from index.store import StorePerThread
 from search.cache import LRU

@@ -13,8 +13,7 @@ import faiss
 import numpy as np
 
 from index import layout
-from index.build import check_encoder
-from index.encoder import Encoder, load_encoder
+from index.encoders import Encoder, check_encoder, load_encoder
 from index.errors import ArticleNotFoundError
 from index.model import StoredArticle
 from index.store import Store, StorePerThread

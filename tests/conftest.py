@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 
 from index.build import build
-from index.encoder import Encoder, load_encoder
+from index.encoders import Encoder, load_encoder
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from index.encoder import Encoder
+from index.encoders import Encoder
 
 _WORD = re.compile(r"\w+")
 

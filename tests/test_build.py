@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from index.build import build
-from index.encoder import TorchEncoder, bundled_model_dir
+from index.encoders import bundled_model_dir, load_encoder
 from index.errors import EncoderMismatchError, IndexMissingError
 from index.layout import read_manifest
 from search.searcher import Searcher
@@ -123,9 +122,12 @@ def test_manifest_records_encoder_chunking_counts_and_generation(tmp_path, encod
 
 def test_an_index_is_never_searched_or_extended_with_another_encoder(tmp_path, encoder):
     build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], tmp_path / "idx", encoder)
+    # A model given as a local folder (`--model PATH`) is another encoder, by name, even with these weights.
+    # A link, not a copy: the int8 build cached for these weights serves it, so no model is built here.
     other_dir = tmp_path / "other-model"
-    shutil.copytree(bundled_model_dir(), other_dir)
-    other = TorchEncoder(str(other_dir))
+    other_dir.symlink_to(bundled_model_dir(), target_is_directory=True)
+    other = load_encoder(str(other_dir))
+    assert other.name == str(bundled_model_dir().resolve()) and other.fingerprint == encoder.fingerprint
     with pytest.raises(EncoderMismatchError, match="built with encoder sentence-transformers/all-MiniLM-L6-v2"):
         Searcher.open(tmp_path / "idx", encoder=other)
     with pytest.raises(EncoderMismatchError):

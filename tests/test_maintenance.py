@@ -1,23 +1,26 @@
-"""Changing a built index: remove, rebuild and update from sources.toml, the lock, the scripts' exit codes."""
+"""Changing a built index: remove, rebuild and update from sources.toml, the lock, the commands' exit codes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from index import layout
 from index.build import build
 from index.errors import IndexBusyError
 from index.maintenance import origin_file, rebuild, remove, update
 from index.sources import SourcesError, load_sources
+from search.cli import main
 from search.searcher import Searcher
 from tests.conftest import REPO, write_jsonl
 
@@ -53,11 +56,9 @@ EXTRA = {
 }
 
 
-def load_script_main():
-    spec = importlib.util.spec_from_file_location("index_job", REPO / "scripts" / "index_job.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+def newsdesk(*args: str) -> Result:
+    """The `newsdesk` command run in this process (it loads its own encoder, from the model cache)."""
+    return CliRunner().invoke(main, list(args))
 
 
 def write_sources(folder: Path, body: str) -> Path:
@@ -126,15 +127,14 @@ def test_cli_remove_prints_json_and_exits_1_for_a_missing_id(tmp_path, encoder):
 # --- the lock ------------------------------------------------------------------------------------
 
 
-def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tmp_path, encoder):
-    index_dir = tmp_path / "idx"
-    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
-    # Another process holds the lock, then dies without releasing it: the kernel drops the flock.
+@contextmanager
+def lock_held_by_another_process(index_dir: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the index's build lock; killed (not released) when the block ends."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys,time; from pathlib import Path; from index.build import build_lock\n"
+            "import time; from pathlib import Path; from index.locking import build_lock\n"
             f"with build_lock(Path({str(index_dir)!r})):\n    print('locked', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
@@ -143,13 +143,21 @@ def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tm
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_second_writer_fails_at_once_and_a_dead_writers_lock_does_not_block(tmp_path, encoder):
+    index_dir = tmp_path / "idx"
+    build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
+    # Another process holds the lock, then dies without releasing it: the kernel drops the flock.
+    with lock_held_by_another_process(index_dir) as holder:
         started = time.perf_counter()
         with pytest.raises(IndexBusyError, match=f"pid {holder.pid}"):
             remove(index_dir, ["https://valley.example/heat"])
         assert time.perf_counter() - started < 1
-    finally:
-        holder.kill()
-        holder.wait()
     assert (index_dir / ".lock").exists()
     assert remove(index_dir, ["https://valley.example/heat"]).removed
 
@@ -257,49 +265,43 @@ def test_articles_not_read_from_an_absolute_path_are_never_pruned(tmp_path):
     assert origin_file(str(tmp_path / "feed.rss") + "[0]") == tmp_path / "feed.rss"
 
 
-def test_scripts_print_the_report_and_use_exit_codes(tmp_path, encoder, capsys):
-    main = load_script_main()
+def test_update_and_rebuild_print_the_report_and_use_exit_codes(tmp_path):
     write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
+    (tmp_path / "news" / "b.jsonl").write_text("not json\n", encoding="utf-8")
     sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
 
-    assert main("rebuild", ["--sources", str(sources)], encoder=encoder) == 0
-    assert "added 3," in capsys.readouterr().out
-    write_jsonl(tmp_path / "news" / "b.jsonl", [EXTRA])
-    assert main("update", ["--sources", str(sources), "--json", "--prune"], encoder=encoder) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert (report["added"], report["unchanged"], report["articles"]) == (1, 3, 4)
+    rebuilt = newsdesk("rebuild", "--sources", str(sources))
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert rebuilt.stdout.startswith("added 3, updated 0, unchanged 0, duplicates merged 0, removed 0, skipped 1\n")
+    assert f"→ {tmp_path / 'idx'} (generation 1)" in rebuilt.stdout  # the index the sources file names
+    assert f"  skipped {tmp_path / 'news' / 'b.jsonl'}:1: " in rebuilt.stdout
 
-    assert main("update", ["--sources", str(tmp_path / "nope.toml")], encoder=encoder) == 1
-    assert "copy sources.example.toml" in capsys.readouterr().err
+    (tmp_path / "news" / "b.jsonl").unlink()
+    write_jsonl(tmp_path / "news" / "c.jsonl", [EXTRA])
+    updated = newsdesk("update", "--sources", str(sources), "--json", "--prune")
+    assert updated.exit_code == 0, updated.stderr
+    report = json.loads(updated.stdout)
+    assert (report["added"], report["unchanged"], report["articles"], report["generation"]) == (1, 3, 4, 2)
+
+    missing = newsdesk("update", "--sources", str(tmp_path / "nope.toml"))
+    assert missing.exit_code == 1 and missing.stdout == ""
+    assert missing.stderr.startswith("error: no sources file at") and "copy sources.example.toml" in missing.stderr
+    assert newsdesk("rebuild", "--sources", str(sources), "--prune").exit_code == 2  # update's option only
 
 
-def test_a_second_script_run_fails_fast_with_exit_75(tmp_path, encoder):
+def test_a_second_update_fails_fast_with_exit_75(tmp_path, encoder):
     write_jsonl(tmp_path / "news" / "a.jsonl", ARTICLES)
     sources = write_sources(tmp_path, 'index = "idx"\n[[source]]\npaths = ["news"]\n')
     build([tmp_path / "news"], tmp_path / "idx", encoder)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time; from pathlib import Path; from index.build import build_lock\n"
-            f"with build_lock(Path({str(tmp_path / 'idx')!r})):\n    print('locked', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(tmp_path / "idx"):
         run = subprocess.run(
             # -X importtime lists every module the run imported: the proof it never loaded a model.
-            [sys.executable, "-X", "importtime", str(REPO / "scripts" / "update_index.py"), "--sources", str(sources)],
+            [sys.executable, "-X", "importtime", "-m", "search.cli", "update", "--sources", str(sources)],
             capture_output=True,
             text=True,
+            cwd=REPO,
             timeout=120,
         )
-    finally:
-        holder.kill()
-        holder.wait()
     assert run.returncode == 75, run.stderr
     assert "another build" in run.stderr and run.stdout == ""
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}

@@ -1,21 +1,27 @@
 """The int8 ONNX backend against the torch one, and its on-disk cache, with the real model.
 
-The int8 model is built once per session into a temporary cache folder (about 15 s); one test
-rebuilds it on purpose from a damaged copy.
+The int8 encoder tested is the session's (conftest's `encoder`), from the user cache, where it is built
+once per machine. One test exports and quantizes it again on purpose, from a damaged copy of the cache
+in a temporary folder: the one export of a test session (about 15 s).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index.encoder import Encoder
+from index.encoders import Encoder
+from index.encoders.int8 import OnnxInt8Encoder, cache_root
+from index.encoders.int8_export import INFO_FILE
 from index.errors import NewsdeskError
-from index.onnx_encoder import INFO_FILE, OnnxInt8Encoder
+from tests.conftest import REPO
 
 NEWS = [
     "The central bank left interest rates unchanged on Wednesday, signalling cuts later in the year.",
@@ -42,13 +48,10 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="session")
-def int8_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("newsdesk-cache")
-
-
-@pytest.fixture(scope="session")
-def int8(int8_cache) -> OnnxInt8Encoder:
-    return OnnxInt8Encoder(cache_dir=int8_cache)
+def int8(encoder: Encoder) -> OnnxInt8Encoder:
+    """The default encoder is the int8 one; sharing it spares a second model in memory."""
+    assert isinstance(encoder, OnnxInt8Encoder)
+    return encoder
 
 
 def test_describes_itself_as_the_same_model_on_another_backend(int8: OnnxInt8Encoder, torch_encoder: Encoder) -> None:
@@ -106,17 +109,18 @@ def test_progress_counts_every_text(int8: OnnxInt8Encoder) -> None:
     assert seen == [3, 3, 2]
 
 
-def test_second_construction_reuses_the_cache(int8: OnnxInt8Encoder, int8_cache: Path) -> None:
+def test_second_construction_reuses_the_cache(int8: OnnxInt8Encoder) -> None:
     before = int8.model_path.stat().st_mtime_ns
-    again = OnnxInt8Encoder(cache_dir=int8_cache)
+    again = OnnxInt8Encoder()
     assert again.model_path == int8.model_path
     assert again.model_path.stat().st_mtime_ns == before
-    assert int8.model_path.is_relative_to(int8_cache)
+    assert int8.model_path.is_relative_to(cache_root())
 
 
-def test_damaged_cache_is_rebuilt(int8: OnnxInt8Encoder, int8_cache: Path, tmp_path: Path) -> None:
-    shutil.copytree(int8_cache, tmp_path / "cache")
-    damaged = tmp_path / "cache" / int8.model_path.relative_to(int8_cache)
+def test_damaged_cache_is_rebuilt(int8: OnnxInt8Encoder, tmp_path: Path) -> None:
+    entry = int8.model_path.parent  # <cache>/onnx/<model and onnxruntime version>/
+    shutil.copytree(entry, tmp_path / "cache" / "onnx" / entry.name, ignore=shutil.ignore_patterns(".build-*"))
+    damaged = tmp_path / "cache" / "onnx" / entry.name / int8.model_path.name
     data = damaged.read_bytes()
     damaged.write_bytes(data[: len(data) // 3])  # as if the machine died mid-write without the rename
 
@@ -150,3 +154,25 @@ def test_only_the_widest_ranging_matmul_stays_in_fp32(int8: OnnxInt8Encoder) -> 
     assert sum(n.op_type == "MatMulInteger" for n in nodes) == 35  # 6 layers x 6 weight matmuls, less one
     assert any(n.op_type == "MatMul" and "layer.0/output/dense" in n.name for n in nodes)
     assert not any(n.op_type == "DequantizeLinear" for n in nodes), "the word embeddings stay fp32"
+
+
+def test_importing_newsdesk_loads_no_model_library_and_sets_no_environment():
+    # The Hugging Face libraries read their offline switches once, at import: the encoders set them just
+    # before a model is loaded, not when newsdesk is imported (a user's own settings are left alone).
+    probe = (
+        "import json, os, sys\n"
+        "import index.encoders, search.cli\n"
+        "names = ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'TOKENIZERS_PARALLELISM')\n"
+        "heavy = ('torch', 'onnxruntime', 'transformers', 'sentence_transformers', 'huggingface_hub')\n"
+        "imported = {n: os.environ.get(n) for n in names}, [m for m in heavy if m in sys.modules]\n"
+        "index.encoders.load_encoder()\n"
+        "print(json.dumps([*imported, {n: os.environ.get(n) for n in names}]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["TOKENIZERS_PARALLELISM"] = "true"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    on_import, heavy, after_load = json.loads(run.stdout)
+    assert on_import == {"HF_HUB_OFFLINE": None, "TRANSFORMERS_OFFLINE": None, "TOKENIZERS_PARALLELISM": "true"}
+    assert heavy == []
+    assert after_load == {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "true"}

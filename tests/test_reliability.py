@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from index import layout
-from index.build import PAUSE_ENV, build, build_lock
+from index.build import build
+from index.locking import PAUSE_ENV, build_lock
 from index.maintenance import rebuild
 from index.sources import load_sources
 from search.api import create_app
@@ -148,7 +149,7 @@ WRITER = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from index.encoder import load_encoder
+    from index.encoders import load_encoder
     from index.maintenance import rebuild, remove, update
     from index.sources import load_sources
 

@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index import layout
-from index.build import build, build_lock
+from index.build import build
+from index.locking import build_lock
 from search.api import create_app
 from search.settings import Settings
 from tests.conftest import write_jsonl

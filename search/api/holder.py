@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from index.encoder import Encoder
+from index.encoders import Encoder
 from index.errors import EncoderMismatchError, IndexMissingError
 from index.layout import MANIFEST
 from search.searcher import Searcher

@@ -11,11 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from index.build import BuildReport, writing
+from index.build import writing
 from index.errors import ArticleNotFoundError, InvalidQueryError, LimitExceededError
 from index.maintenance import RemoveReport, remove
 from index.model import Article, Skip
 from index.readers.records import article_from_record
+from index.report import BuildReport
 from search.api.deps import HolderDep, require_write_token
 from search.api.errors import WRITE_RESPONSES
 from search.settings import Settings
