@@ -68,8 +68,12 @@ class AlertSpec:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InvalidQueryError(f"from ({self.date_from}) is after to ({self.date_to})")
         if self.webhook is not None:
-            parts = urlsplit(self.webhook)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(self.webhook)
+                valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                valid = False
+            if not valid:
                 raise InvalidQueryError(
                     f"webhook {self.webhook!r} is not an http(s) URL; give one like https://hooks.example.com/news"
                 )

@@ -59,7 +59,7 @@ def _routers(settings: Settings) -> list[APIRouter]:
     """The API's routers; the write routes (articles and alerts) only with a write token."""
     routers = [search.router(settings), articles.router(settings), index.router, alerts.router]
     if write_token(settings):
-        routers += [write.router(settings), alerts.write_router]
+        routers += [write.router(settings), alerts.write_router(settings)]
     return routers
 
 

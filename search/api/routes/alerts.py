@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from index.errors import NewsdeskError
 from search.alerts import Alert, AlertDetail, Alerts, AlertSpec, CheckReport
@@ -19,6 +19,7 @@ from search.alerts.model import NAME
 from search.api.deps import SearcherDep, SettingsDep, require_write_token
 from search.api.errors import WRITE_RESPONSES, ErrorBody
 from search.api.holder import SearcherHolder
+from search.api.params import iso_day
 from search.settings import Settings
 
 log = logging.getLogger("newsdesk.alerts")
@@ -31,18 +32,27 @@ _WRITE: dict[int | str, dict[str, Any]] = {
 }
 
 
+# What the schema promises is what is accepted: a query with a visible character (Python's split also
+# takes \x1c-\x1f for spaces), an http(s) URL with a host, days as YYYY-MM-DD.
+_VISIBLE = r"[^\s\x1c-\x1f]"
+_WEBHOOK = r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]+)(:[0-9]{1,5})?([/?#]\S*)?$"
+IsoDay = Annotated[date | None, BeforeValidator(iso_day)]
+
+
 class AlertIn(BaseModel):
-    """A new alert: what `newsdesk alerts add` takes."""
+    """A new alert: what `newsdesk alerts add` takes (the query's length limit is set per app)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(pattern=f"^{NAME.pattern}$", max_length=64, examples=["tram-line"])
-    query: str = Field(min_length=1, examples=["harbor tram line"])
+    query: str = Field(pattern=_VISIBLE, examples=["harbor tram line"])
     sources: list[str] = Field(default_factory=list, description="Only these outlets.")
-    date_from: date | None = Field(None, alias="from", strict=True, description="Published on or after (YYYY-MM-DD).")
-    date_to: date | None = Field(None, alias="to", strict=True, description="Published on or before (YYYY-MM-DD).")
+    date_from: IsoDay = Field(None, alias="from", description="Published on or after (YYYY-MM-DD).")
+    date_to: IsoDay = Field(None, alias="to", description="Published on or before (YYYY-MM-DD).")
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    webhook: str | None = Field(None, description="An http(s) URL each new hit is POSTed to as JSON.")
+    webhook: str | None = Field(
+        None, pattern=_WEBHOOK, examples=["https://hooks.example.com/news"], description="Each new hit is POSTed here."
+    )
 
     def spec(self) -> AlertSpec:
         return AlertSpec(
@@ -68,20 +78,25 @@ def show_alert(
     return AlertDetail(detail.alert.redacted(), detail.hits)
 
 
-write_router = APIRouter(tags=["alerts"], dependencies=[Depends(require_write_token)], responses=_WRITE)
+def write_router(settings: Settings) -> APIRouter:
+    """POST and DELETE, bearer-guarded; the query's length limit (`max_query_chars`) is part of the schema."""
+    routes = APIRouter(tags=["alerts"], dependencies=[Depends(require_write_token)], responses=_WRITE)
 
+    class NewAlert(AlertIn):
+        query: str = Field(pattern=_VISIBLE, max_length=settings.max_query_chars, examples=["harbor tram line"])
 
-@write_router.post("/api/alerts", response_model=Alert, status_code=201)
-def add_alert(settings: SettingsDep, searcher: SearcherDep, alert: AlertIn) -> Alert:
-    """Create an alert. Nothing is reported now: the articles its search finds today are its backlog; each
-    article that later reaches its first page and is new to the index is reported once."""
-    return Alerts.of(settings).add(alert.spec(), searcher).redacted()
+    @routes.post("/api/alerts", response_model=Alert, status_code=201)
+    def add_alert(searcher: SearcherDep, alert: NewAlert) -> Alert:
+        """Create an alert. Nothing is reported now: the articles its search finds today are its backlog;
+        each article that later reaches its first page and is new to the index is reported once."""
+        return Alerts.of(settings).add(alert.spec(), searcher).redacted()
 
+    @routes.delete("/api/alerts/{name}", response_model=Alert)
+    def remove_alert(name: str) -> Alert:
+        """Remove an alert and its state (lines already written stay in the lines file)."""
+        return Alerts.of(settings).remove(name).redacted()
 
-@write_router.delete("/api/alerts/{name}", response_model=Alert)
-def remove_alert(settings: SettingsDep, name: str) -> Alert:
-    """Remove an alert and its state (lines already written stay in the lines file)."""
-    return Alerts.of(settings).remove(name).redacted()
+    return routes
 
 
 def check_alerts(holder: SearcherHolder, settings: Settings) -> CheckReport:
