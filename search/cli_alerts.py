@@ -2,6 +2,7 @@
 
     newsdesk alerts add tram-line "harbor tram line" --source "Harbor Times" --webhook https://hooks.example/n
     newsdesk alerts list
+    newsdesk alerts show tram-line     # its latest hits, and any webhook delivery that failed
     newsdesk alerts check          # what `newsdesk update` runs after each build
     newsdesk alerts remove tram-line
 
@@ -98,6 +99,26 @@ def list_command(index_dir, as_json) -> None:
         click.echo(f"   {alert.hits} hits{undelivered}; last checked {checked}; added {alert.created}")
         if alert.webhook:
             click.echo(f"   webhook {alert.webhook}")
+
+
+@alerts.command("show")
+@click.argument("name")
+@click.option("--hits", "limit", default=20, show_default=True, help="How many of the latest hits to show.")
+@INDEX_OPTION
+@JSON_OPTION
+def show_command(name, limit, index_dir, as_json) -> None:
+    """Alert NAME and its latest hits, most recent first, with each one's webhook delivery."""
+    detail = Alerts(index_dir).detail(name, limit)
+    if as_json:
+        _echo_json(asdict(detail))
+        return
+    alert = detail.alert
+    click.echo(click.style(alert.name, bold=True) + f"  {alert.query!r}  ({alert.mode}{_filters(alert)})")
+    for hit in detail.hits:
+        delivery = "" if hit.webhook in ("none", "delivered") else f"  [webhook {hit.webhook}: {hit.webhook_error}]"
+        click.echo(f"  {hit.matched_at}  {hit.title}  {hit.url or hit.article_id}{delivery}")
+    if not detail.hits:
+        click.echo("  no hits yet")
 
 
 @alerts.command("remove")

@@ -179,6 +179,8 @@ def test_cli_group_adds_lists_checks_and_removes(index_dir, encoder, tmp_path):
     assert [line["url"] for line in read_jsonl(lines)] == [NEW_TRAM["url"]]
     listed = json.loads(newsdesk("list", "--json").output)["alerts"]
     assert listed[0]["hits"] == 1 and listed[0]["sources"] == ["Harbor Times"]
+    shown = json.loads(newsdesk("show", "tram", "--json").output)
+    assert [hit["url"] for hit in shown["hits"]] == [NEW_TRAM["url"]]
 
     # A lines file that cannot be written (here a folder): exit 1 naming it; the hit is owed, not lost.
     add_articles(index_dir, encoder, [DEPOT_TRAMS], "update-2")
