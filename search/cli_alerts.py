@@ -166,7 +166,9 @@ def check_command(index_dir, lines_file, retry_failed, as_json) -> None:
 
 
 def _print_report(report: CheckReport) -> None:
-    click.echo(f"checked {report.checked} alerts: {len(report.new)} new articles")
+    alerts_word = "alert" if report.checked == 1 else "alerts"
+    articles_word = "article" if len(report.new) == 1 else "articles"
+    click.echo(f"checked {report.checked} {alerts_word}: {len(report.new)} new {articles_word}")
     for hit in report.new:
         when = (hit.published or "")[:10] or "undated"
         where = hit.url or hit.article_id
