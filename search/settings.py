@@ -44,3 +44,6 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # POST/DELETE /api/articles exist only when this is set; callers send `Authorization: Bearer <token>`.
     write_token: SecretStr | None = None
+
+    # Alerts: the JSON-lines file every hit is appended to (default: alerts.jsonl in the index directory).
+    alerts_file: Path | None = None

@@ -18,7 +18,7 @@ from search.api.deps import write_token
 from search.api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from search.api.holder import SearcherHolder
 from search.api.limits import BodyLimitMiddleware
-from search.api.routes import articles, fallback, index, search, write
+from search.api.routes import alerts, articles, fallback, index, search, write
 from search.settings import Settings
 
 log = logging.getLogger("newsdesk.api")
@@ -56,10 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _routers(settings: Settings) -> list[APIRouter]:
-    """The API's routers; the write routes only with a write token."""
-    routers = [search.router(settings), articles.router(settings), index.router]
+    """The API's routers; the write routes (articles and alerts) only with a write token."""
+    routers = [search.router(settings), articles.router(settings), index.router, alerts.router]
     if write_token(settings):
-        routers.append(write.router(settings))
+        routers += [write.router(settings), alerts.write_router(settings)]
     return routers
 
 

@@ -20,7 +20,8 @@ from search.settings import Settings
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _iso_day(value: object) -> object:
+def iso_day(value: object) -> object:
+    """A date parameter's check before pydantic: a string must be YYYY-MM-DD (pydantic alone takes more)."""
     # Pydantic alone would also take "0.0" or "1700000000" as a Unix time; the schema promises YYYY-MM-DD.
     if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
         raise ValueError("expected a date as YYYY-MM-DD")
@@ -29,10 +30,10 @@ def _iso_day(value: object) -> object:
 
 Sources = Annotated[list[str], Query(description="Only these outlets (repeat the parameter).")]
 DateFrom = Annotated[
-    date | None, BeforeValidator(_iso_day), Query(alias="from", description="Published on or after (YYYY-MM-DD).")
+    date | None, BeforeValidator(iso_day), Query(alias="from", description="Published on or after (YYYY-MM-DD).")
 ]
 DateTo = Annotated[
-    date | None, BeforeValidator(_iso_day), Query(alias="to", description="Published on or before (YYYY-MM-DD).")
+    date | None, BeforeValidator(iso_day), Query(alias="to", description="Published on or before (YYYY-MM-DD).")
 ]
 
 
