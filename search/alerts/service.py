@@ -23,7 +23,7 @@ from search.searcher import Searcher
 from search.settings import Settings
 
 if TYPE_CHECKING:
-    from index.encoder import Encoder  # index.encoders once the encoders package is merged
+    from index.encoders import Encoder
 
 LOCK_FILE = "alerts.lock"
 
