@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import layout, lexical, vectors
+from index import lexical, vectors
 from index.encoders import Encoder
 from index.model import Hits
-from index.store import StorePerThread
+from index.snapshot import Snapshot
 from search.cache import LRU
 from search.candidates import Candidate, PassageArticles
 from search.fusion import Fused
@@ -73,22 +73,15 @@ def deepen(depth: int, needed: int, rank: Callable[[int], Ranking]) -> Ranking:
 
 
 class Retriever:
-    """Candidate passages of one generation from the vector index and the BM25 postings; safe to share
-    between threads."""
+    """Candidate passages of one generation (a snapshot) from its vector indexes and BM25 postings; safe to
+    share between threads."""
 
-    def __init__(
-        self,
-        generation: layout.Generation,
-        stores: StorePerThread,
-        encoder: Encoder,
-        query_cache_size: int,
-        bm25_weights: BM25Weights,
-    ) -> None:
-        self.generation = generation
-        self.stores = stores
+    def __init__(self, snapshot: Snapshot, encoder: Encoder, query_cache_size: int, bm25_weights: BM25Weights) -> None:
+        self.snapshot = snapshot
+        self.generation = snapshot.generation
         self.encoder = encoder
-        self.vector_index = vectors.read_index(generation.faiss)
-        self.passage_articles = PassageArticles(stores.get().passage_owners())
+        self.vector_index = snapshot.vectors
+        self.passage_articles = PassageArticles(snapshot.passage_ids, snapshot.passage_articles)
         self._query_cache_size = query_cache_size
         self._query_vectors: LRU[str, np.ndarray] = LRU(query_cache_size)
         self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
@@ -140,7 +133,7 @@ class Retriever:
         """The passage ids `filters` allows (None: every passage), cached for repeated filters."""
         if not filters.active:
             return None
-        store = self.stores.get()
+        store = self.snapshot.store
         return self._allowed.get(
             filters, lambda: store.passage_ids_where(filters.sources, filters.date_from, filters.date_to)
         )
@@ -157,7 +150,4 @@ class Retriever:
         return index
 
     def _open_lexical(self, weights: BM25Weights) -> lexical.LexicalIndex:
-        if self.generation.lexical.is_file():
-            return lexical.LexicalIndex.load(self.generation.lexical, *weights)
-        # A generation written before postings were exported: read them from FTS5 (slower start).
-        return lexical.LexicalIndex(lexical.postings(self.stores.get().term_instances()), *weights)
+        return self.snapshot.lexical(*weights)

@@ -76,7 +76,7 @@ def ids_in(index_dir: Path) -> set[str]:
 # --- remove ---------------------------------------------------------------------------------------
 
 
-def test_remove_deletes_the_article_from_sqlite_fts_and_faiss(tmp_path, encoder):
+def test_remove_deletes_the_article_rows_vectors_and_postings(tmp_path, encoder):
     corpus = write_jsonl(tmp_path / "in" / "a.jsonl", ARTICLES)
     index_dir = tmp_path / "idx"
     build([corpus], index_dir, encoder)
@@ -94,7 +94,10 @@ def test_remove_deletes_the_article_from_sqlite_fts_and_faiss(tmp_path, encoder)
         assert tram.id not in {r.id for r in after.search("tram line to the port", k=10, mode=mode).results}
     with sqlite3.connect(after.generation.sqlite) as db:
         assert db.execute("SELECT count(*) FROM article_urls WHERE article_id=?", (tram.id,)).fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'tram'").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM passages WHERE article_id=?", (tram.id,)).fetchone()[0] == 0
+    # Its vectors and postings are dead in the new generation: no retriever can return them.
+    owners = dict(zip(after.snapshot.passage_ids.tolist(), after.snapshot.passage_articles.tolist(), strict=True))
+    assert {p for p, owner in owners.items() if owner.decode() == tram.id} <= set(after.snapshot.parts.dead.tolist())
     # The searcher opened before the removal still answers from its own generation.
     assert before.search("tram line", k=1).results[0].id == tram.id
 

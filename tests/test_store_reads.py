@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from index import layout
+from index.snapshot import Snapshot
 from index.store import IN_CHUNK, Store
 from tests.tiny_index import article, build_tiny_index
 
@@ -22,9 +22,9 @@ ARTICLES = [
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     index_dir = build_tiny_index(tmp_path_factory.mktemp("store"), ARTICLES)
-    store = Store(layout.live_generation(index_dir).sqlite, readonly=True)
-    yield store
-    store.close()
+    snapshot = Snapshot.open(index_dir)  # the store as a searcher has it: passage vectors from the segments
+    yield snapshot.store
+    snapshot.close()
 
 
 def _ids_by_url(store: Store) -> dict[str, str]:

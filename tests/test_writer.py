@@ -18,6 +18,7 @@ from index.errors import EncoderMismatchError, IndexMissingError, NewsdeskError
 from index.model import Article, Skip
 from index.readers.records import article_from_record
 from index.report import BuildReport, report_lines
+from index.snapshot import Snapshot
 from index.store import Store, StoredArticle
 from tests.fake_encoder import FakeEncoder
 
@@ -40,8 +41,8 @@ HEAT = {
 class CountingEncoder(FakeEncoder):
     """The fake encoder, remembering every text it was asked to embed."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, dimension: int = 64, max_tokens: int = 256) -> None:
+        super().__init__(dimension, max_tokens)
         self.seen: list[str] = []
 
     def encode(
@@ -73,6 +74,15 @@ def generations(index_dir: Path) -> list[str]:
     return sorted(p.name for p in (index_dir / "generations").iterdir())
 
 
+def live_vectors(index_dir: Path) -> int:
+    """Live vectors of the live generation, as a searcher counts them."""
+    snapshot = Snapshot.open(index_dir)
+    try:
+        return snapshot.vectors.ntotal
+    finally:
+        snapshot.close()
+
+
 @pytest.fixture
 def fake() -> CountingEncoder:
     return CountingEncoder()
@@ -85,7 +95,7 @@ def test_new_articles_are_added_embedded_once_and_published(tmp_path, fake):
     manifest = layout.read_manifest(tmp_path)
     assert manifest["encoder"]["name"] == "fake-hash-encoder" and manifest["counts"]["passages"] == report.passages
     assert manifest["last_build"]["added"] == 2
-    assert vectors.read_index(layout.live_generation(tmp_path).faiss).ntotal == report.passages
+    assert live_vectors(tmp_path) == report.passages
 
 
 def test_unchanged_articles_cost_nothing_and_publish_nothing(tmp_path, fake):
@@ -135,7 +145,7 @@ def test_removed_articles_leave_the_next_generation(tmp_path, fake):
         writer.remove([lookup(tmp_path, HEAT["url"]).id])
     assert (writer.report.removed, writer.report.articles, writer.report.generation) == (1, 1, 2)
     assert lookup(tmp_path, HEAT["url"]) is None
-    assert vectors.read_index(layout.live_generation(tmp_path).faiss).ntotal == writer.report.passages
+    assert live_vectors(tmp_path) == writer.report.passages
 
 
 def test_remove_unseen_prunes_only_what_this_build_did_not_meet(tmp_path, fake):
