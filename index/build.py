@@ -8,7 +8,7 @@ next, so that a kill anywhere leaves the old generation or the new one live, nev
 1. segments: the build's last segment finished, then the tiered merges (index/merging.py);
 2. generations/<n+1>/: the segments it is made of and its deleted passage ids;
 3. one commit of the store: the build's rows and `meta.generation = n+1` (the switch);
-4. manifest.json, the copy servers watch; the vector cache emptied; old generations and segments no
+4. manifest.json, the copy servers watch; the vector cache deleted; old generations and segments no
    generation names any more removed (unless pinned by a reader).
 
 A generation that would change nothing is not written. Articles whose text is unchanged keep their
@@ -136,7 +136,7 @@ def _publish(index_dir: Path, manifest: dict[str, Any], store: Store, cache: Vec
     pause_point("publishing")
     layout.write_manifest(index_dir, manifest)
     if cache is not None:
-        cache.clear()
+        cache.discard()
     pause_point("cleaning")
     layout.remove_stale_generations(index_dir, int(manifest["generation"]))
     store.checkpoint()

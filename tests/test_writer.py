@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import layout, vectors
+from index import layout, merging, vectors
+from index import writer as writer_module
 from index.build import writing
 from index.chunking import ChunkingParams
 from index.errors import EncoderMismatchError, IndexMissingError, NewsdeskError
@@ -220,3 +221,42 @@ def test_skips_and_warnings_are_reported_and_printed(tmp_path, fake):
     assert lines[0] == "added 2, updated 0, unchanged 0, duplicates merged 0, removed 0, skipped 1"
     assert "  skipped bad.jsonl:3: malformed JSON" in lines
     assert any(line.startswith("  warning test.jsonl:2: ") for line in lines)
+
+
+def stops(count: int) -> list[dict]:
+    """Articles of one passage each, all different."""
+    return [
+        dict(TRAM, url=f"https://harbor.example/tram{n}", text=f"The tram line gets stop number {n}.")
+        for n in range(count)
+    ]
+
+
+def test_an_interrupted_build_resumes_without_embedding_again(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(writer_module, "BATCH_ARTICLES", 2)  # batches of two: each committed to the cache
+    records = stops(7)
+    with pytest.raises(RuntimeError), writing(tmp_path, fake) as writer:
+        writer.add(articles(*records[:5]))
+        raise RuntimeError("killed after three batches")
+    assert len(fake.seen) == 5 and layout.live_generation(tmp_path) is None  # embedded, nothing published
+    fake.seen.clear()
+    report = add(tmp_path, fake, *records)
+    assert (report.added, report.generation, report.embedded) == (7, 1, 2)
+    assert all("number 5" in text or "number 6" in text for text in fake.seen)
+    assert live_vectors(tmp_path) == 7
+
+
+def test_a_build_past_the_segment_size_writes_several_segments_searched_as_one(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(writer_module, "BATCH_ARTICLES", 2)
+    monkeypatch.setattr(writer_module, "MAX_SEGMENT_PASSAGES", 3)
+    monkeypatch.setattr(merging, "MAX_SEGMENT_PASSAGES", 3)
+    report = add(tmp_path, fake, *stops(9))
+    snapshot = Snapshot.open(tmp_path)
+    try:
+        sizes = [len(ids) for ids in snapshot.parts.ids]
+        assert len(sizes) == 3 and sum(sizes) == report.passages == 9
+        assert snapshot.passage_ids.tolist() == sorted(set(snapshot.passage_ids.tolist()))
+        query = FakeEncoder().encode(["The tram line gets stop number 7."])[0]
+        best = snapshot.vectors.search(query, 1).ids[0]
+        assert snapshot.store.passages_by_id([int(best)])[int(best)].text.endswith("number 7.")
+    finally:
+        snapshot.close()
