@@ -19,7 +19,7 @@ from index import layout
 from index.durable import fsync_dir, fsync_file
 from index.errors import IndexFormatError
 from index.lexical import LexicalSegment
-from index.postings import Postings, from_instances
+from index.postings import TF_MAX, TF_TYPE, Postings, from_instances
 from index.segments import SegmentWriter
 from index.snapshot import Parts, Snapshot
 from index.store import Store
@@ -70,8 +70,8 @@ def _postings(generation: layout.Generation, store: Store, ids: np.ndarray) -> P
                 np.array(raw_terms.split("\n") if raw_terms else [], dtype=object),
                 arrays["indptr"].astype(np.int64),
                 position[arrays["docs"]].astype(np.int32),
-                arrays["tf_title"].astype(np.uint16),
-                arrays["tf_text"].astype(np.uint16),
+                np.minimum(arrays["tf_title"], TF_MAX).astype(TF_TYPE),
+                np.minimum(arrays["tf_text"], TF_MAX).astype(TF_TYPE),
                 np.asarray(ids, dtype=np.int64),
                 lengths,
             )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,8 +26,8 @@ import numpy as np
 from index import vectors
 from index.durable import fsync_dir, fsync_tree
 from index.errors import IndexFormatError
-from index.lexical import LexicalSegment
-from index.postings import Postings, keep_documents, merge
+from index.lexical import LexicalSegment, TermTable
+from index.postings import Postings, keep_documents, merge_parts
 
 FORMAT = 1
 # A segment is built in memory when it is finished (the HNSW graph needs its vectors in RAM: ~1.8 KB a
@@ -85,7 +85,7 @@ class SegmentWriter:
         self.folder, self.dimension = folder, dimension
         self._ids: list[np.ndarray] = []
         self._articles: list[np.ndarray] = []
-        self._postings: list[Postings] = []
+        self._parts: list[Callable[[], Postings]] = []  # the postings added, spilled to the folder
         self._vectors = open(folder / "vectors.f32", "wb")  # noqa: SIM115 (appended to until finish)
         self.passages = 0
 
@@ -108,9 +108,9 @@ class SegmentWriter:
 
     def add_postings(self, postings: Postings) -> None:
         """Postings of passages added (or to be added) here, in the same order as their passages: they
-        are merged by document id when the segment is finished."""
+        are kept on disk until the segment is finished, then merged by document id."""
         if len(postings.doc_ids):
-            self._postings.append(postings)
+            self._parts.append(_spill(self.folder / f"part-{len(self._parts):05d}", postings))
 
     def finish(self, final: Path, kind: str | None = None, vector_file: Path | None = None) -> SegmentInfo:
         """Write the vector index (`kind`, default: by size) and the postings, fsync everything and move the
@@ -121,8 +121,10 @@ class SegmentWriter:
         np.save(self.folder / "ids.npy", ids, allow_pickle=False)
         articles = np.concatenate(self._articles) if self._articles else np.empty(0, dtype="S16")
         np.save(self.folder / "articles.npy", articles, allow_pickle=False)
-        postings = merge(self._postings)
-        self._postings = []
+        postings = merge_parts(self._parts)
+        self._parts = []
+        for part in self.folder.glob("part-*"):
+            part.unlink()
         if not np.array_equal(postings.doc_ids, ids):
             raise ValueError("the postings of a segment must cover exactly its passages")
         tokens = postings.tokens
@@ -133,14 +135,13 @@ class SegmentWriter:
         if vector_file is not None:
             shutil.copyfile(vector_file, self.folder / "vectors.faiss")
         else:
-            matrix = np.memmap(raw, dtype=np.float32, mode="r", shape=(len(ids), self.dimension)) if len(ids) else None
-            batches = (
-                (ids[b : b + _VECTOR_CHUNK], np.asarray(matrix[b : b + _VECTOR_CHUNK]))
-                for b in range(0, len(ids), _VECTOR_CHUNK)
-                if matrix is not None
-            )
-            vectors.write_index(vectors.build_index(self.dimension, batches, kind), self.folder / "vectors.faiss")
-            del matrix
+            with open(raw, "rb") as handle:
+                # Read a chunk at a time (not mapped): the file's pages do not pile up in this process.
+                chunks = (ids[b : b + _VECTOR_CHUNK] for b in range(0, len(ids), _VECTOR_CHUNK))
+                batches = (
+                    (c, np.fromfile(handle, np.float32, len(c) * self.dimension).reshape(len(c), -1)) for c in chunks
+                )
+                vectors.write_index(vectors.build_index(self.dimension, batches, kind), self.folder / "vectors.faiss")
         raw.unlink()
         info = SegmentInfo(
             final.name,
@@ -161,6 +162,27 @@ class SegmentWriter:
     def abandon(self) -> None:
         self._vectors.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_PART_ARRAYS = ("indptr", "docs", "tf_title", "tf_text", "doc_ids", "doc_lengths")
+
+
+def _spill(prefix: Path, postings: Postings) -> Callable[[], Postings]:
+    """Write `postings` beside a segment being built; returns what loads them back (memory-mapped)."""
+    table = TermTable.of(postings.terms)
+    np.save(f"{prefix}-terms.npy", table.blob, allow_pickle=False)
+    np.save(f"{prefix}-term_offsets.npy", table.offsets, allow_pickle=False)
+    for name in _PART_ARRAYS:
+        np.save(f"{prefix}-{name}.npy", getattr(postings, name), allow_pickle=False)
+
+    def load() -> Postings:
+        def array(name: str) -> np.ndarray:
+            return np.load(f"{prefix}-{name}.npy", mmap_mode="r", allow_pickle=False)
+
+        terms = TermTable(array("terms"), array("term_offsets")).strings()
+        return Postings(terms, *(array(name) for name in _PART_ARRAYS))
+
+    return load
 
 
 def merge_segments(
