@@ -28,7 +28,7 @@ from index.vectors import index_type, read_index
 
 LEXICAL_FORMAT = 1  # the `format` of a format-1 lexical.npz
 _COPIED = {
-    "articles": "id, url, canonical_url, title, source, authors, published, language, text, content_hash, "
+    "articles": "id, url, canonical_url, title, source, authors, published, language, pack_text(text), content_hash, "
     "story_id, signature, origin, first_seen, updated",
     "article_urls": "url, article_id, original",
     "passages": "id, article_id, ordinal, start, end, input_hash",

@@ -8,6 +8,7 @@ even one without a single token, because FTS5 counts those rows too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -90,7 +91,11 @@ def from_instances(instances: TermInstances, doc_ids: np.ndarray) -> Postings:
 def merge(parts: Sequence[Postings]) -> Postings:
     """One postings over the documents of `parts`, whose doc ids must be disjoint and ascending from one
     part to the next (batches of a build, neighbouring segments of a compaction)."""
-    return merge_parts([lambda part=part: part for part in parts])
+    return merge_parts([functools.partial(_itself, part) for part in parts])
+
+
+def _itself(postings: Postings) -> Postings:
+    return postings
 
 
 def merge_parts(parts: Sequence[Callable[[], Postings]]) -> Postings:

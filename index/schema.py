@@ -1,8 +1,9 @@
 """The SQLite schema of an index's `news.sqlite` (created by `index.store.Store`).
 
 Format 2 keeps one store per index, updated in place (WAL): rows only. Passage vectors live in the
-segments (index/segments.py), passage texts are spans of their article's text, and the BM25 postings are
-in the segments too, so there is no FTS5 table. `meta` holds the generation a commit published.
+segments (index/segments.py), passage texts are spans of their article's text (kept compressed), and the
+BM25 postings are in the segments too, so there is no FTS5 table. `meta` holds the generation a commit
+published.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS articles (
     authors TEXT NOT NULL DEFAULT '[]',          -- JSON list of names
     published TEXT,                               -- ISO 8601
     language TEXT,
-    text TEXT NOT NULL,
+    text BLOB NOT NULL,                           -- zlib-compressed UTF-8: read it through Store (unpack_text)
     content_hash TEXT NOT NULL,
     story_id TEXT,
     signature BLOB,                               -- MinHash of the body, for story grouping
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY,                       -- the vector's and the postings' id in the segments
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL,                       -- the passage is substr(articles.text, start + 1, end - start)
+    start INTEGER NOT NULL,                       -- the passage is the article's text[start:end]
     end INTEGER NOT NULL,
     input_hash TEXT NOT NULL                      -- hash of what the encoder saw: equal hash, reusable vector
 );

@@ -68,6 +68,7 @@ class Snapshot:
     ) -> None:
         self.index_dir, self.manifest, self.generation, self.store = index_dir, manifest, generation, store
         self._pin = pin
+        self._closed = False
         self.parts = parts
         self.vectors = VectorSet(parts.indexes, parts.ids, parts.dead)
         # The passage map: ids ascending across segments, each with its article id (fixed-width bytes).
@@ -112,11 +113,21 @@ class Snapshot:
         raise IndexFormatError(f"{index_dir} changed under every attempt to open it; try again")
 
     def close(self) -> None:
-        """End the read transaction and unpin the generation (a build may then delete it)."""
+        """End the read transaction, close the store and unpin the generation (a build may then delete it).
+        Closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         self.store.end_snapshot()
+        self.store.close()
         if self._pin is not None:
             self._pin.release()
             self._pin = None
+
+    def live_passage_ids(self) -> np.ndarray:
+        """The ids of the passages of this generation (its segments' ids but the deleted ones), ascending."""
+        mask = self.dead_mask()
+        return self.passage_ids if mask is None else self.passage_ids[~mask]
 
     def dead_mask(self) -> np.ndarray | None:
         """Deleted passages, as a mask over the passage map's positions (None when there are none)."""

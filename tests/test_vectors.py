@@ -137,8 +137,7 @@ def stored_vectors(index_dir: Path) -> bytes:
     """Every live passage's vector, in passage id order, as the segments hold them."""
     snapshot = Snapshot.open(index_dir)
     try:
-        ids = snapshot.passage_ids[~np.isin(snapshot.passage_ids, snapshot.parts.dead)]
-        return snapshot.vectors.vectors_of(ids).tobytes()
+        return snapshot.vectors.vectors_of(snapshot.live_passage_ids()).tobytes()
     finally:
         snapshot.close()
 

@@ -260,3 +260,29 @@ def test_a_build_past_the_segment_size_writes_several_segments_searched_as_one(t
         assert snapshot.store.passages_by_id([int(best)])[int(best)].text.endswith("number 7.")
     finally:
         snapshot.close()
+
+
+def test_a_reader_keeps_seeing_its_generation_while_a_correction_is_written_in_place(tmp_path, fake):
+    add(tmp_path, fake, TRAM, HEAT)
+    old = Snapshot.open(tmp_path)
+    tram_id = old.store.resolve_id(TRAM["url"])
+    old_ids = old.live_passage_ids().tolist()
+    corrected = dict(TRAM, text="The council reversed its vote: no tram line will be built to the port.")
+    add(tmp_path, fake, corrected, HEAT)  # the store's rows are replaced in place, in one commit
+    new = Snapshot.open(tmp_path)
+    try:
+        assert (old.generation.number, new.generation.number) == (1, 2)
+        # The old reader: old rows, old passages, and every passage its indexes can return still readable.
+        assert old.store.article(tram_id).text == TRAM["text"]
+        assert old.store.passages_by_id(old_ids).keys() == set(old_ids)
+        assert all("reversed" not in p.text for p in old.store.passages_of(tram_id))
+        # The new one: only the new text, the old passages dead in its indexes.
+        assert new.store.article(tram_id).text == corrected["text"]
+        assert [p.text for p in new.store.passages_of(tram_id)] == [corrected["text"]]
+        assert set(new.live_passage_ids().tolist()).isdisjoint(
+            {pid for pid, p in old.store.passages_by_id(old_ids).items() if p.article_id == tram_id}
+        )
+        assert new.store.passages_by_id(new.live_passage_ids().tolist()).keys() == set(new.live_passage_ids().tolist())
+    finally:
+        old.close()
+        new.close()
