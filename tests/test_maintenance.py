@@ -16,13 +16,15 @@ import pytest
 from click.testing import CliRunner, Result
 
 from index import layout
-from index.build import build
+from index.build import build, writing
 from index.errors import IndexBusyError
 from index.maintenance import origin_file, rebuild, remove, update
 from index.sources import SourcesError, load_sources
 from search.cli import main
 from search.searcher import Searcher
 from tests.conftest import REPO, write_jsonl
+from tests.test_writer import articles
+from tests.tiny_index import article, build_tiny_index, fake_encoder, open_tiny
 
 ARTICLES = [
     {
@@ -310,3 +312,33 @@ def test_a_second_update_fails_fast_with_exit_75(tmp_path, encoder):
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
     assert "json" in imported, "importtime output expected"
     assert not imported & {"torch", "onnxruntime", "sentence_transformers"}  # the lock came before the model
+
+
+def test_compact_merges_segments_drops_deleted_passages_and_keeps_the_answers(tmp_path):
+    records = [article(n, ("tram", "bridge", "ferry")[n % 3], "Harbor Times", "2026-01-05") for n in range(14)]
+    index_dir = build_tiny_index(tmp_path, records[:12])
+    with writing(index_dir, fake_encoder()) as writer:  # a small second segment beside the first
+        writer.add(articles(*records[12:]))
+    remove(index_dir, [records[0]["url"], records[13]["url"]])
+    before = layout.read_manifest(index_dir)
+    assert (before["segments"], before["deleted"]) == (2, 8)
+
+    def dense_answers() -> list[list[tuple[str, float]]]:
+        searcher = open_tiny(index_dir)
+        try:
+            return [
+                [(r.id, r.score) for r in searcher.search(q, k=5, mode="dense").results]
+                for q in ("tram", "ferry item4x2")
+            ]
+        finally:
+            searcher.close()
+
+    expected = dense_answers()
+    run = newsdesk("compact", "--index", str(index_dir), "--json")
+    assert run.exit_code == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert (report["segments_before"], report["segments"], report["deleted_before"], report["deleted"]) == (2, 1, 8, 0)
+    assert report["passages"] == 12 * 4 and report["generation"] == before["generation"] + 1
+    assert dense_answers() == expected
+    text = newsdesk("compact", "--index", str(index_dir))
+    assert text.exit_code == 0 and text.stdout.startswith("segments 1 → 1, deleted passages 0 → 0; 48 passages")
