@@ -24,7 +24,7 @@ from index.segments import SegmentWriter
 from index.snapshot import Parts, Snapshot
 from index.store import Store
 from index.stories import band_keys
-from index.vectors import index_type, read_index
+from index.vectors import FLAT, index_type, read_index
 
 LEXICAL_FORMAT = 1  # the `format` of a format-1 lexical.npz
 _COPIED = {
@@ -45,7 +45,8 @@ def open_format1(index_dir: Path) -> Snapshot:
         ids = owners.passage_ids
         lexical = LexicalSegment.of(_postings(generation, store, ids))
         articles = np.array(owners.article_ids, dtype=np.bytes_) if len(ids) else np.empty(0, dtype="S16")
-        parts = Parts([ids], [articles], [read_index(generation.faiss)], [lexical], np.empty(0, dtype=np.int64))
+        index = read_index(generation.faiss, in_memory=manifest.get("vector_index") == FLAT)
+        parts = Parts([ids], [articles], [index], [lexical], np.empty(0, dtype=np.int64))
     except BaseException:
         store.close()
         raise

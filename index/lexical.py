@@ -131,7 +131,10 @@ class LexicalSegment:
             info = json.loads((folder / "lexical.json").read_text(encoding="utf-8"))
             if info.get("format") != FORMAT or info.get("tokenizer") != FTS_TOKENIZER:
                 raise IndexFormatError(f"{folder} holds postings of format {info.get('format')}, not {FORMAT}")
-            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
+            # Plain ndarray views of the maps: numpy's memmap subclass costs a Python call per slice.
+            arrays = {
+                name: np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)) for name in _ARRAYS
+            }
         except (OSError, ValueError, KeyError) as exc:
             raise IndexFormatError(f"cannot read the postings in {folder}: {exc} — rebuild the index") from exc
         return cls(

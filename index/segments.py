@@ -60,9 +60,10 @@ class Segment:
             self.info = SegmentInfo(**json.loads((folder / "segment.json").read_text(encoding="utf-8")))
             if self.info.format != FORMAT:
                 raise IndexFormatError(f"segment {folder} has format {self.info.format}, not {FORMAT}")
-            self.ids = np.load(folder / "ids.npy", mmap_mode="r", allow_pickle=False)
-            self.articles = np.load(folder / "articles.npy", mmap_mode="r", allow_pickle=False)
-            self.index = vectors.read_index(folder / "vectors.faiss")
+            # Plain ndarray views of the maps: numpy's memmap subclass costs a Python call per slice.
+            self.ids = np.asarray(np.load(folder / "ids.npy", mmap_mode="r", allow_pickle=False))
+            self.articles = np.asarray(np.load(folder / "articles.npy", mmap_mode="r", allow_pickle=False))
+            self.index = vectors.read_index(folder / "vectors.faiss", in_memory=self.info.kind == vectors.FLAT)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             raise IndexFormatError(f"cannot read segment {folder}: {exc} — rebuild the index") from exc
         self.lexical = LexicalSegment.load(folder)

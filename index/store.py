@@ -12,7 +12,9 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,6 +54,9 @@ _ARTICLE_COLUMNS = (
 )
 
 
+TEXTS_KEPT = 256  # decompressed article texts a reader keeps (a page of results and its story copies)
+
+
 class Store:
     """A connection to an index's `news.sqlite`. Transactions are explicit: `begin` ... `commit` for a
     writer, `begin_snapshot` for a reader; outside them every statement commits by itself."""
@@ -73,6 +78,10 @@ class Store:
         self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
         self.db.row_factory = sqlite3.Row
         self._changes_at_begin = 0
+        # A reader's rows never change under it (its snapshot), so decompressed texts can be kept; a
+        # writer's can change, so it keeps none.
+        self._texts: OrderedDict[str, str] | None = OrderedDict() if readonly else None
+        self._texts_lock = threading.Lock()
 
     def close(self) -> None:
         self.db.close()
@@ -145,6 +154,22 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------------
 
+    def _text(self, article_id: str, packed: str | bytes) -> str:
+        """An article's text from its column value, decompressed at most once while it stays recent."""
+        if self._texts is None:
+            return unpack_text(packed)
+        with self._texts_lock:
+            text = self._texts.get(article_id)
+            if text is not None:
+                self._texts.move_to_end(article_id)
+                return text
+        text = unpack_text(packed)
+        with self._texts_lock:
+            self._texts[article_id] = text
+            if len(self._texts) > TEXTS_KEPT:
+                self._texts.popitem(last=False)
+        return text
+
     def article_state(self, article_id: str) -> tuple[str, str | None] | None:
         """(content_hash, first_seen) of a stored article, or None."""
         row = self.db.execute("SELECT content_hash, first_seen FROM articles WHERE id=?", (article_id,)).fetchone()
@@ -181,7 +206,7 @@ class Store:
             row["id"]: StoredArticle(
                 **{k: row[k] for k in row.keys() if k not in ("authors", "text")},  # noqa: SIM118 (Row iterates values)
                 authors=json.loads(row["authors"]),
-                text=unpack_text(row["text"]),
+                text=self._text(row["id"], row["text"]),
                 urls=urls.get(row["id"], []),
             )
             for row in self._rows_in(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{keys}})", ids)
@@ -194,7 +219,7 @@ class Store:
         row = self.db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
         if row is None:
             return []
-        text = unpack_text(row[0])
+        text = self._text(article_id, row[0])
         rows = self.db.execute(
             "SELECT ordinal, start, end FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,)
         )
@@ -253,7 +278,7 @@ class Store:
         """The passages of `ids` (the few a result page shows), by id."""
         rows = list(self._rows_in("SELECT id, article_id, ordinal, start, end FROM passages WHERE id IN ({keys})", ids))
         texts = {
-            r[0]: unpack_text(r[1])
+            r[0]: self._text(r[0], r[1])
             for r in self._rows_in("SELECT id, text FROM articles WHERE id IN ({keys})", sorted({r[1] for r in rows}))
         }
         return {r[0]: Passage(r[1], r[2], r[3], r[4], texts[r[1]][r[3] : r[4]]) for r in rows}
