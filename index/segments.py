@@ -15,12 +15,14 @@ seconds without being read.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from index import vectors
@@ -63,10 +65,18 @@ class Segment:
             # Plain ndarray views of the maps: numpy's memmap subclass costs a Python call per slice.
             self.ids = np.asarray(np.load(folder / "ids.npy", mmap_mode="r", allow_pickle=False))
             self.articles = np.asarray(np.load(folder / "articles.npy", mmap_mode="r", allow_pickle=False))
-            self.index = vectors.read_index(folder / "vectors.faiss", in_memory=self.info.kind == vectors.FLAT)
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             raise IndexFormatError(f"cannot read segment {folder}: {exc} — rebuild the index") from exc
         self.lexical = LexicalSegment.load(folder)
+
+    @functools.cached_property
+    def index(self) -> faiss.Index:
+        """The vector index, read on first use (a build looks most segments' vectors up rarely, if ever:
+        an HNSW graph is ~270 bytes a passage of RAM it need not load)."""
+        try:
+            return vectors.read_index(self.folder / "vectors.faiss", in_memory=self.info.kind == vectors.FLAT)
+        except RuntimeError as exc:
+            raise IndexFormatError(f"cannot read {self.folder / 'vectors.faiss'}: {exc} — rebuild the index") from exc
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ passages become deleted ids of the next generation; their vectors stay reusable 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ BATCH_ARTICLES = 256
 BATCH_PASSAGES = 2048
 
 
-@dataclass(slots=True)
+@dataclass
 class Committed:
     """The generation a build starts from (0: none yet): its segments, opened, and its deleted ids."""
 
@@ -46,8 +47,9 @@ class Committed:
     segments: list[Segment]
     deleted: np.ndarray
 
-    @property
+    @functools.cached_property
     def vectors(self) -> vectors.VectorSet:
+        """Its vectors, for reuse (opened when first needed: most builds find nothing to reuse)."""
         return vectors.VectorSet([s.index for s in self.segments], [s.ids for s in self.segments], self.deleted)
 
 
@@ -95,7 +97,6 @@ class GenerationWriter:
         self.report = BuildReport()
         self._store, self._committed, self._cache, self._fresh = store, committed, cache, fresh
         self._encoder, self._params = encoder, params
-        self._lookup = committed.vectors
         last_in_segments = max((int(s.info.last_id) for s in committed.segments), default=0)
         # New ids above every id in a segment, live or deleted: segments cover disjoint, rising id ranges.
         self._first_new_id = self._next_id = max(store.max_passage_id(), last_in_segments) + 1
@@ -287,7 +288,7 @@ class GenerationWriter:
             ids = self._store.passage_ids_by_input_hash(missing, below=self._first_new_id)
             ids.update((d, self._dead_hashes[d]) for d in missing if d not in ids and d in self._dead_hashes)
             if ids:
-                found = self._lookup.vectors_of(np.fromiter(ids.values(), dtype=np.int64, count=len(ids)))
+                found = self._committed.vectors.vectors_of(np.fromiter(ids.values(), dtype=np.int64, count=len(ids)))
                 known.update(zip(ids, found, strict=True))
         return known
 
