@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
@@ -73,3 +74,24 @@ def test_stats_reads(store):
     per_source = store.articles_per_source()
     assert list(per_source.items()) == [("Harbor Times", 2), ("Valley Courier", 1), ("nobody.example", 1)]
     assert tuple(store.published_range()) == ("2026-01-05", "2026-01-07")
+
+
+def test_one_snapshot_connection_serves_many_threads_alike(store):
+    """A searcher's threads share its snapshot's one connection (a connection each would see different
+    moments): concurrent reads must answer exactly as sequential ones."""
+    ids = list(_ids_by_url(store).values())
+    passage_ids = [int(p) for p in store.passage_ids_where()]
+
+    def reads() -> tuple:
+        articles = store.articles(ids)
+        return (
+            sorted((a.id, a.text, tuple(a.urls)) for a in articles.values()),
+            sorted((pid, p.text) for pid, p in store.passages_by_id(passage_ids).items()),
+            store.story_ids(ids),
+            [p.text for p in store.passages_of(ids[0])],
+        )
+
+    expected = reads()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: reads(), range(200)))
+    assert all(result == expected for result in results)
