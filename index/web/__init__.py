@@ -12,8 +12,17 @@ model.py      the records passed between these;  report.py  what a run cost and 
 """
 
 from index.web.fetcher import FetchOptions
-from index.web.follow import WebRun, follow_web_sources
+from index.web.follow import STATE_FILE, WebRun, fetch_state_path, follow_web_sources
 from index.web.model import FetchFailure
 from index.web.report import SourceReport, WebReport
 
-__all__ = ["FetchFailure", "FetchOptions", "SourceReport", "WebReport", "WebRun", "follow_web_sources"]
+__all__ = [
+    "STATE_FILE",
+    "FetchFailure",
+    "FetchOptions",
+    "SourceReport",
+    "WebReport",
+    "WebRun",
+    "fetch_state_path",
+    "follow_web_sources",
+]

@@ -231,6 +231,16 @@ class FetchState:
         query = "SELECT COUNT(*) FROM pages WHERE listed_in = ? AND status = 'due'"
         return int(self._db.execute(query, (listed_in,)).fetchone()[0])
 
+    def pages_listed_by(self, listings: Sequence[str]) -> set[str]:
+        """Every page URL that these feeds or sitemaps listed, or the sitemaps they list (at any depth)."""
+        rows = self._db.execute(
+            "WITH RECURSIVE tree(url) AS (SELECT value FROM json_each(?) "
+            "UNION SELECT listings.url FROM listings JOIN tree ON listings.parent = tree.url) "
+            "SELECT pages.url FROM pages JOIN tree ON pages.listed_in = tree.url",
+            (json.dumps(list(listings)),),
+        )
+        return {url for (url,) in rows}
+
     def page_statuses(self) -> dict[str, int]:
         """How many pages are in each status, for reports."""
         return dict(self._db.execute("SELECT status, COUNT(*) FROM pages GROUP BY status").fetchall())
