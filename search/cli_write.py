@@ -79,7 +79,8 @@ class StageClock:
         return _TimedStage(self, label, self._bars(label, total))
 
     def lines(self) -> list[str]:
-        return ["time: " + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in self.seconds.items())]
+        stages = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in self.seconds.items())
+        return [f"time: {stages}"] if stages else []
 
 
 class _TimedStage:
