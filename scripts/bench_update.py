@@ -126,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: {numbers['seconds']} s wall ({numbers['build_seconds']} s build), "
             f"{numbers['requests']} requests sent ({numbers['site_answered']} answered by the site), "
             f"{numbers['bytes']:,} bytes fetched, {numbers['not_modified']} × 304, "
-            f"{numbers['articles']} articles indexed, embedding {numbers['embedding_seconds']} s "
-            f"({numbers['embedding_share']:.0%} of the wall time), {numbers['failures']} failures"
+            f"{numbers['articles']} articles indexed; fetching, extracting and chunking "
+            f"{numbers['reading_seconds']} s, embedding {numbers['embedding_seconds']} s "
+            f"({numbers['embedding_share']:.0%} of the wall time); {numbers['failures']} failures"
         )
     return 0
 
