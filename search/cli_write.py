@@ -3,7 +3,7 @@
 Each builds under the index's lock, taken before the encoder is loaded, so a second run fails at once;
 `update` and `rebuild` exit 75 (EX_TEMPFAIL) then, for cron. Every build prints its report with
 `index.report.report_lines` (the web's part included) and shows progress with the one tqdm bar below.
-After a build that added something, and outside its lock, the alerts are checked (search.alerts).
+After every build, outside its lock, the alerts are checked with its encoder (search.alerts).
 
 Exit codes of the commands that build, for cron: 0 when the build succeeded — even if some web sources
 or pages failed, or an alert hit could not be delivered: those are named in the report and, one line

@@ -74,13 +74,15 @@ class WebReport:
         return {f.url for f in self.failures} | {p["url"] for s in self.sources for p in s.problems}
 
     def warnings(self) -> list[str]:
-        """One line per source with failures: the first one named, the rest counted (all are in `lines`)."""
+        """One line per source with failures: the first one named, the rest counted (all are in `lines`).
+        URLs left for a later run because their host asked us to wait are not failures of ours to mail."""
         found = []
         for source in self.sources:
-            if source.failures:
-                first, more = source.failures[0], len(source.failures) - 1
+            failed = [failure for failure in source.failures if failure.kind != "left_for_later"]
+            if failed:
+                more = len(failed) - 1
                 tail = f" (and {_count(more, 'more failure')}, see the report)" if more else ""
-                found.append(f"web source {source.name}: {first.url}: {first}{tail}")
+                found.append(f"web source {source.name}: {failed[0].url}: {failed[0]}{tail}")
         return found
 
     def lines(self, limit: int = 50) -> list[str]:
