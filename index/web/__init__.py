@@ -12,9 +12,10 @@ model.py      the records passed between these;  report.py  what a run cost and 
 """
 
 from index.web.fetcher import FetchOptions
-from index.web.follow import STATE_FILE, WebRun, fetch_state_path, follow_web_sources
+from index.web.follow import WebRun, follow_web_sources
 from index.web.model import FetchFailure
 from index.web.report import SourceReport, WebReport
+from index.web.state import STATE_FILE, fetch_state_path
 
 __all__ = [
     "STATE_FILE",

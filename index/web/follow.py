@@ -49,9 +49,8 @@ from typing import Literal
 
 from index.errors import NewsdeskError
 from index.model import Article, Skip
-from index.normalize import finalize
 from index.sources import Source, SourcesConfig, SourcesError
-from index.web.extract import page_article, summary_article
+from index.web.extract import page_article, summary_article, superseded_summary
 from index.web.feeds import list_feed
 from index.web.fetcher import Fetcher, FetchOptions
 from index.web.hosts import HostPacer, origin_of
@@ -60,7 +59,6 @@ from index.web.report import SourceReport, WebReport
 from index.web.sitemaps import list_sitemap
 from index.web.state import FetchState, PageOutcome, PageState, PageStatus
 
-STATE_FILE = "fetch_state.sqlite"  # the fetch state, in the index directory
 DEFAULT_PAGE_BUDGET = 200  # pages fetched per source and run; the rest wait (newest are fetched first)
 MAX_PAGE_ATTEMPTS = 3  # runs in a row a page may fail transiently before it is given up
 MAX_SITEMAP_DEPTH = 2  # a sitemap index, the sitemaps it lists, and one more level at most
@@ -199,7 +197,7 @@ class WebRun:
         report.failures.append(failure)
         if task.kind != "page":
             self.state.listing_failed(task.url, str(failure), next_due=self._clock() + wait)
-        elif task.page is not None and not _stored_in_full(task.page):
+        elif task.page is not None and not task.page.stored_in_full:
             listed = ListedPage(task.page.url, task.page.updated, task.page.fallback)
             summary = summary_article(listed, str(failure), self._sources[task.source].outlet)
             if summary is not None:
@@ -277,7 +275,9 @@ class WebRun:
             if isinstance(item, Article):
                 report.articles += 1
                 outcome = PageOutcome(page.url, "done", result.validators)
-                self._supersede(listed, item, outlet)
+                stale = superseded_summary(listed, item, outlet)
+                if stale:
+                    self._superseded.append(stale)
             elif summary is not None:
                 report.summaries += 1
                 item, outcome = summary, PageOutcome(page.url, "summary", result.validators)
@@ -289,7 +289,7 @@ class WebRun:
             attempts = page.attempts + 1
             final = not result.transient or attempts >= MAX_PAGE_ATTEMPTS
             # A page stored in full before (listed again as updated) keeps its text: a summary would replace it.
-            stored_before = _stored_in_full(page)
+            stored_before = page.stored_in_full
             summary = None if stored_before else summary_article(listed, str(result), outlet)
             if summary is not None:
                 report.summaries += 1
@@ -301,37 +301,12 @@ class WebRun:
         # Reached only once the consumer has taken the item (it asks for the next): then it is theirs.
         self._outcomes[page.url] = outcome
 
-    def _supersede(self, listed: ListedPage, full: Article, outlet: str | None) -> None:
-        """Name the id the feed's summary of this page was (or would have been) stored under, when the full
-        text's id is another one."""
-        summary = summary_article(listed, "", outlet)
-        if summary is not None:
-            stale = _identity(summary)
-            if stale != _identity(full):
-                self._superseded.append(stale)
-
-
-def _stored_in_full(page: PageState) -> bool:
-    """The page was fetched with its full text before (its body hash is kept only then)."""
-    return page.validators.body_hash is not None
-
-
-def _identity(article: Article) -> str:
-    """The id the index will give `article`, computed on a copy (finalize fills in the one it is given)."""
-    copy = replace(article, authors=list(article.authors), urls=list(article.urls), warnings=list(article.warnings))
-    return finalize(copy).id
-
 
 def _extracted(fetched: Fetched, listed: ListedPage, outlet: str | None) -> Article | Skip:
     try:
         return page_article(fetched, listed, outlet)
     except Exception as exc:  # as index.readers does: an extractor bug on one page is a Skip
         return Skip(listed.url, f"extraction failed: {type(exc).__name__}: {exc}")
-
-
-def fetch_state_path(index_dir: Path) -> Path:
-    """Where the fetch state of an index lives: beside it, so the two are kept, moved and deleted together."""
-    return Path(index_dir) / STATE_FILE
 
 
 def follow_web_sources(

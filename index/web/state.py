@@ -28,6 +28,7 @@ from index.errors import NewsdeskError
 from index.model import Article
 from index.web.model import ListedPage, Validators
 
+STATE_FILE = "fetch_state.sqlite"  # in the index directory
 SCHEMA_VERSION = "1"
 PageStatus = Literal["due", "done", "summary", "gone"]
 
@@ -54,6 +55,11 @@ CREATE INDEX IF NOT EXISTS pages_by_listing ON pages (listed_in, status);
 CREATE INDEX IF NOT EXISTS listings_by_parent ON listings (parent);
 """
 _FALLBACK_FIELDS = ("title", "text", "url", "source", "authors", "published", "language", "origin")
+
+
+def fetch_state_path(index_dir: Path) -> Path:
+    """Where the fetch state of an index lives: beside it, so the two are kept, moved and deleted together."""
+    return Path(index_dir) / STATE_FILE
 
 
 class FetchStateError(NewsdeskError):
@@ -86,6 +92,11 @@ class PageState:
     fallback: Article | None
     validators: Validators
     attempts: int
+
+    @property
+    def stored_in_full(self) -> bool:
+        """Fetched with its full text before (a page's body hash is kept only then)."""
+        return self.validators.body_hash is not None
 
 
 @dataclass(slots=True, frozen=True)
