@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from index.errors import NewsdeskError
+from search.cli_alerts import alerts as alerts_group
 from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json
 from search.cli_write import WRITE_COMMANDS
 
@@ -230,6 +231,8 @@ def eval_command(path, index_dir, modes, as_json) -> None:
         f"headline→members recall@10 {story.headline_recall_at_10:.3f}  ({story.seconds:.1f} s)"
     )
 
+
+main.add_command(alerts_group)
 
 if __name__ == "__main__":
     main()
