@@ -33,10 +33,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 from tune_fusion import cross_validate, recall  # noqa: E402
 
 from index.errors import NewsdeskError  # noqa: E402
+from index.normalize import canonical_url  # noqa: E402
 from search.evaluate import load_jsonl, mean_reciprocal_rank  # noqa: E402
 from search.fusion import first_occurrence_ranking, reciprocal_rank_fusion  # noqa: E402
 from search.recency import PRESETS, RecencyPrior, apply_recency, published_times  # noqa: E402
-from search.searcher import Filters, Searcher  # noqa: E402
+from search.searcher import Filters, Searcher, _link  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 OFF = PRESETS["off"]
@@ -95,7 +96,9 @@ def extract_candidates(
     ids = sorted(fused)
     articles = searcher.store.articles(ids)
     stories = searcher._story_ids(ids)
-    relevant = {searcher.store.resolve_id(url) for url in record["relevant_urls"]} - {None}
+    # Found as `newsdesk eval` counts it: an article whose link is one of the relevant URLs.
+    wanted = {canonical_url(url) for url in record["relevant_urls"]}
+    relevant = {aid for aid, article in articles.items() if canonical_url(_link(article)) in wanted}
     return QuestionCandidates(
         as_of=as_of or datetime.now(),
         article_ids=np.array(ids, dtype=str),
@@ -225,7 +228,8 @@ def main() -> int:
         # The same questions asked today, when none of their news is recent: a prior must then do no harm.
         today = [rank_of_relevant(q, best) for q in timeless]
         summary.append((form, ranks[best], held_out, today))
-    print("\nform        in-sample best               held out (date-blocked)      best asked today, no dates")
+    asked = f"best asked {timeless[0].as_of:%Y-%m-%d}" if timeless else "best asked today"
+    print(f"\nform        in-sample best               held out (date-blocked)      {asked}, no dates")
     for form, in_sample, held_out, today in summary:
         print(f"{form:<10}  {score_line(in_sample)}  {score_line(held_out)}  {score_line(today)}")
     return 0

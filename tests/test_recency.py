@@ -66,6 +66,14 @@ def test_the_default_lifts_this_weeks_article_over_a_somewhat_more_relevant_old_
     assert order(PRESETS["off"], [top, third], [400, 2]) == ["a0", "a1"]
 
 
+@pytest.mark.parametrize("prior", EVERY_FORM, ids=lambda p: f"{p.form}-{p.curve}")
+def test_negative_scores_such_as_cosines_are_lifted_the_same_way(prior):
+    # Dense-only mode hands over cosines, which can be below zero.
+    assert order(prior, [-0.2, -0.2, -0.5], [30, 2, 400]) == ["a1", "a0", "a2"]
+    weak = RecencyPrior(prior.form, prior.curve, prior.scale, prior.offset, strength=0.0)
+    assert order(weak, [-0.3, -0.1, -0.2], [1, 400, 2]) == ["a1", "a2", "a0"]
+
+
 def test_the_effect_grows_with_strength():
     # Relevance falls with the index, age too: the stronger the prior, the further it moves from relevance.
     fused = np.linspace(0.3, 0.05, 12).tolist()
