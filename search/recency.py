@@ -5,7 +5,7 @@ answer it: on questions_dev, 190 of 202 questions have a relevant article from t
 date, among ~34 of rtqa-5k's 5,000 articles. The prior re-scores the fused candidates of one search:
 
     age   = as_of - published, in days (an article dated by day only counts from 00:00 of that day,
-            so on the day it was published it is between 0 and 1 day old at the end of that day)
+            so during the day it was published it is 0 to 1 day old)
     decay = 1 within `offset` days, then falling with `curve` to `decay_at_scale` at `offset + scale`
             (Elasticsearch's function_score decay shapes: gauss, exp, linear; linear reaches 0 at
             offset + scale / (1 - decay_at_scale))
