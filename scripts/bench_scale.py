@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -241,31 +242,37 @@ def measure_size(size: int, args: argparse.Namespace, corpus: Corpus, root: Path
     return figures
 
 
+def reference_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The smaller size the largest is compared with: the one nearest a tenth of it (100k for 1M)."""
+    largest = results[-1]["size"]
+    return min(results[:-1], key=lambda r: abs(math.log(r["size"] * 10 / largest)))
+
+
 def summary(results: list[dict[str, Any]]) -> list[str]:
-    """The figures side by side, the largest over the smallest size, and PASS/FAIL against the targets."""
-    sizes = [f"{r['size']:,}" for r in results]
-    many = len(results) > 1
-    lines = ["", f"{'figure':<42}" + "".join(f"{s:>12}" for s in sizes) + (f"{'ratio':>8}" if many else "")]
-    for key, label, form in ROWS:
-        values = [r[key] for r in results]
-        ratio = f"{values[-1] / values[0]:>7.2f}x" if many and values[0] else ""
-        lines.append(f"{label:<42}" + "".join(f"{format(v, form):>12}" for v in values) + ratio)
+    """The figures side by side, the largest size over its reference, and PASS/FAIL against the targets."""
+    form = {key: spec for key, _, spec in ROWS}
     last = results[-1]
+    base = reference_of(results) if len(results) > 1 else None
+    heading = f"{'figure':<42}" + "".join(f"{r['size']:>12,}" for r in results)
+    lines = ["", heading + (f"  {last['size'] // 1000:,}k/{base['size'] // 1000:,}k" if base else "")]
+    for key, label, spec in ROWS:
+        values = [r[key] for r in results]
+        ratio = f"{last[key] / base[key]:>9.2f}x" if base and base[key] else ""
+        lines.append(f"{label:<42}" + "".join(f"{format(v, spec):>12}" for v in values) + ratio)
     note = "" if last["size"] >= 1_000_000 else f" (measured at {last['size']:,}; the targets are for 1,000,000)"
     lines.append(f"\nissue 15 targets{note}:")
     for target in TARGETS:
         value = last[target.key]
         verdict = "PASS" if target.met(value) else "FAIL"
-        lines.append(f"{verdict}  {target.label}: {value:,.3g} {target.text()}")
-    if many:
-        small, large = results[0], results[-1]
+        lines.append(f"{verdict}  {target.label}: {format(value, form[target.key])} {target.text()}")
+    if base:
         for key in SCALE_FREE:
             label = next(label for k, label, _ in ROWS if k == key)
-            low, high = sorted((small[key], large[key]))
+            low, high = sorted((base[key], last[key]))
             verdict = "PASS" if high <= 2 * max(low, 1e-9) else "FAIL"
             lines.append(
-                f"{verdict}  {label} at {small['size']:,} within 2x of {large['size']:,}: "
-                f"{small[key]:,.3g} vs {large[key]:,.3g}"
+                f"{verdict}  {label} at {base['size']:,} within 2x of {last['size']:,}: "
+                f"{format(base[key], form[key])} vs {format(last[key], form[key])}"
             )
     return lines
 
@@ -288,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="hybrid queries per size (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="the corpus (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--prepare", action="store_true", help="only generate (or find) the corpus files, then stop")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # a step's own process: JOB SPEC RESULT
     args = parser.parse_args(argv)
     if args.child:
@@ -304,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     corpus = Corpus(args.seed)
+    if args.prepare:
+        for size in sizes:
+            part = corpus_slice(corpus, size, args.work / f"corpus-seed{args.seed}")
+            print(f"{size:,}: {part.articles:,} articles, {part.passages:,} passages ({part.generated_seconds:.0f} s)")
+        return 0
     root = args.index or Path(tempfile.mkdtemp(prefix="indexes-", dir=args.work))
     results = []
     try:
