@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_corpus import Corpus, corpus_slice, write_jsonl  # noqa: E402
-from bench_scale_jobs import ChildResult, child_main, run_child  # noqa: E402
+from bench_scale_jobs import child_main, run_child  # noqa: E402
 
 CHANGED = 100  # articles added, then removed, per size
 MIB_PER_GB = 1e9 / 2**20
@@ -121,7 +121,7 @@ def disk_usage(index_dir: Path, passages: int) -> dict[str, Any]:
     return {
         "bytes": total / per,
         "vector_bytes": vector / per,
-        "files": [(str(path.relative_to(index_dir)), size / per) for size, path in files[:6]],
+        "files": [(str(path.relative_to(index_dir)), size / per) for size, path in files[:6] if size * 100 >= total],
         "tables": [(name, size / per) for size, name in sorted(tables, reverse=True)[:8]],
     }
 
@@ -136,110 +136,123 @@ def fresh_dir(path: Path) -> None:
     (path / "bench-scale").touch()
 
 
+class SizeRun:
+    """The figures at one size: each step runs in a child, prints its line and adds to `figures`."""
+
+    def __init__(self, size: int, folder: Path, work: Path) -> None:
+        self.folder, self.work = folder, work
+        self.index_dir, self.vector_log = folder / "index", folder / "stand-in-vectors.f32"
+        self.figures: dict[str, Any] = {"size": size}
+
+    def step(self, name: str, spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Run step `name` in a child; its result, and its peak RSS and load as printed."""
+        before = load()
+        done = run_child(Path(__file__), name, spec, self.folder)
+        after = load()
+        self.figures[f"{name}_child"] = done.result | {
+            "wall_seconds": done.wall_seconds,
+            "peak_rss_mib": done.peak_rss_mib,
+            "load": [before, after],
+        }
+        note = (
+            f"peak RSS {done.peak_rss_mib:,.0f} MiB ({done.result['rss_before_mib']:,.0f} after imports); "
+            f"child from spawn to exit {done.wall_seconds:.1f} s; load {before} → {after}"
+        )
+        return done.result, note
+
+    def build(self, paths: list[Path]) -> None:
+        spec = {"paths": [str(p) for p in paths], "index": str(self.index_dir), "vector_log": str(self.vector_log)}
+        b, note = self.step("build", spec)
+        excluding = b["seconds"] - b["stand_in_seconds"]
+        self.figures |= {
+            "passages": b["passages"],
+            "build_s": excluding,
+            "build_stand_in_s": b["stand_in_seconds"],
+            "build_rss": self.figures["build_child"]["peak_rss_mib"],
+        }
+        print(
+            f"build: {b['seconds']:.1f} s, of which the stand-in encoder {b['stand_in_seconds']:.1f} s → "
+            f"{excluding:.1f} s excluding embedding ({b['passages'] / max(excluding, 1e-9):,.0f} passages/s); "
+            f"{b['articles']:,} articles, {b['passages']:,} passages, {b['stories']:,} stories; {note}",
+            flush=True,
+        )
+        usage = disk_usage(self.index_dir, b["passages"])
+        self.figures |= {"bytes": usage["bytes"], "vector_bytes": usage["vector_bytes"], "disk": usage}
+        print(f"bytes/passage: whole index {usage['bytes']:,.0f}, vector index (*.faiss) {usage['vector_bytes']:,.0f}")
+        print("  largest files: " + ", ".join(f"{name} {per:,.0f}" for name, per in usage["files"]))
+        print("  largest tables: " + ", ".join(f"{name} {per:,.0f}" for name, per in usage["tables"]))
+
+    def search(self, queries: list[str]) -> None:
+        spec = {"index": str(self.index_dir), "queries": queries, "vector_log": str(self.vector_log)}
+        s, note = self.step("search", spec)
+        self.figures |= {
+            "open_s": s["open_seconds"],
+            "open_rss": s["rss_open_mib"],
+            "first_ms": s["first_query_ms"],
+            "p50_ms": s["p50_ms"],
+            "p95_ms": s["p95_ms"],
+            "embedding_ms": s["embedding_p50_ms"],
+            "recall": s["recall_at_10"],
+        }
+        print(
+            f"open a searcher: {s['open_seconds']:.2f} s, peak RSS {s['rss_open_mib']:,.0f} MiB (the real encoder "
+            f"loaded first: {s['model_seconds']:.2f} s, {s['rss_model_mib']:,.0f} MiB); "
+            f"first query {s['first_query_ms']:.1f} ms"
+        )
+        print(
+            f"hybrid queries ({s['queries']}, k=10, each embedded afresh): p50 {s['p50_ms']:.1f} ms, p95 "
+            f"{s['p95_ms']:.1f} ms, of which the real int8 query embedding p50 {s['embedding_p50_ms']:.1f} ms (the "
+            f"search itself used the stand-in's vector of the query); RSS while serving {s['rss_serving_mib']:,.0f} MiB"
+        )
+        first, tenth = s["neighbour_cosines"]
+        print(
+            f"recall@10 of the dense retriever vs exact (faiss IndexFlatIP over the stand-in's vectors): "
+            f"{s['recall_at_10']:.3f}; queries' mean cosine to their exact 1st / 10th neighbour {first:.2f} / "
+            f"{tenth:.2f}; {note}",
+            flush=True,
+        )
+
+    def add(self, update: Path) -> None:
+        a, note = self.step("add", {"index": str(self.index_dir), "paths": [str(update)]})
+        excluding = a["seconds"] - a["stand_in_seconds"]
+        self.figures |= {
+            "add_s": excluding,
+            "add_stand_in_s": a["stand_in_seconds"],
+            "add_rss": self.figures["add_child"]["peak_rss_mib"],
+        }
+        print(
+            f"add {a['added']} articles ({a['embedded']} passages embedded): {a['seconds']:.2f} s, of which the "
+            f"stand-in {a['stand_in_seconds']:.2f} s → {excluding:.2f} s excluding embedding; {note}",
+            flush=True,
+        )
+
+    def remove(self, urls: list[str]) -> None:
+        r, note = self.step("remove", {"index": str(self.index_dir), "urls": urls})
+        self.figures |= {"remove_s": r["seconds"], "remove_rss": self.figures["remove_child"]["peak_rss_mib"]}
+        print(f"remove {r['removed']} articles ({r['not_found']} not found): {r['seconds']:.2f} s; {note}", flush=True)
+
+
 def measure_size(size: int, args: argparse.Namespace, corpus: Corpus, root: Path) -> dict[str, Any]:
     """Every figure at one size, printed as it comes."""
-    work: Path = args.work
-    corpus_part = corpus_slice(corpus, size, work / f"corpus-seed{args.seed}")
+    part = corpus_slice(corpus, size, args.work / f"corpus-seed{args.seed}")
     print(
-        f"\n== {size:,} passages: {corpus_part.articles:,} articles, {corpus_part.passages:,} passages in "
-        f"{len(corpus_part.paths)} files ({corpus_part.generated_seconds:.0f} s to generate or find them)",
+        f"\n== {size:,} passages: {part.articles:,} articles, {part.passages:,} passages in {len(part.paths)} "
+        f"files ({part.generated_seconds:.0f} s to generate or find them)",
         flush=True,
     )
     folder = root / str(size)
     fresh_dir(folder)
-    index_dir, vector_log = folder / "index", folder / "stand-in-vectors.f32"
-    figures: dict[str, Any] = {"size": size}
-
-    def step(name: str, spec: dict[str, Any]) -> ChildResult:
-        before = load()
-        done = run_child(Path(__file__), name, spec, folder)
-        figures[f"{name}_child"] = {
-            **done.result,
-            "wall_seconds": done.wall_seconds,
-            "peak_rss_mib": done.peak_rss_mib,
-            "load": [before, load()],
-        }
-        return done
-
-    built = step(
-        "build", {"paths": [str(p) for p in corpus_part.paths], "index": str(index_dir), "vector_log": str(vector_log)}
-    )
-    b = built.result
-    figures |= {
-        "passages": b["passages"],
-        "build_s": b["seconds"] - b["stand_in_seconds"],
-        "build_stand_in_s": b["stand_in_seconds"],
-        "build_rss": built.peak_rss_mib,
-    }
-    print(
-        f"build: {b['seconds']:.1f} s, of which the stand-in encoder {b['stand_in_seconds']:.1f} s → "
-        f"{figures['build_s']:.1f} s excluding embedding ({b['passages'] / max(figures['build_s'], 1e-9):,.0f} "
-        f"passages/s); {b['articles']:,} articles, {b['passages']:,} passages, {b['stories']:,} stories; "
-        f"peak RSS {built.peak_rss_mib:,.0f} MiB; load {figures['build_child']['load'][0]} → {load()}",
-        flush=True,
-    )
-    usage = disk_usage(index_dir, b["passages"])
-    figures |= {"bytes": usage["bytes"], "vector_bytes": usage["vector_bytes"], "disk": usage}
-    print(f"bytes/passage: whole index {usage['bytes']:,.0f}, vector index (*.faiss) {usage['vector_bytes']:,.0f}")
-    print("  largest files: " + ", ".join(f"{name} {per:,.0f}" for name, per in usage["files"]))
-    print("  largest tables: " + ", ".join(f"{name} {per:,.0f}" for name, per in usage["tables"]))
-
-    queries = corpus.queries(corpus_part.articles, args.queries)
-    searched = step("search", {"index": str(index_dir), "queries": queries, "vector_log": str(vector_log)})
-    s = searched.result
-    figures |= {
-        "open_s": s["open_seconds"],
-        "open_rss": s["rss_open_mib"],
-        "first_ms": s["first_query_ms"],
-        "p50_ms": s["p50_ms"],
-        "p95_ms": s["p95_ms"],
-        "embedding_ms": s["embedding_p50_ms"],
-        "recall": s["recall_at_10"],
-    }
-    print(
-        f"open a searcher: {s['open_seconds']:.2f} s, peak RSS {s['rss_open_mib']:,.0f} MiB (the real encoder "
-        f"loaded first: {s['model_seconds']:.2f} s, {s['rss_model_mib']:,.0f} MiB); "
-        f"first query {s['first_query_ms']:.1f} ms",
-        flush=True,
-    )
-    print(
-        f"hybrid queries ({s['queries']}, k=10, each embedded afresh): p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} "
-        f"ms, of which the real int8 query embedding p50 {s['embedding_p50_ms']:.1f} ms (the search itself used "
-        f"the stand-in's vector of the query); serving peak RSS {s['rss_serving_mib']:,.0f} MiB"
-    )
-    first, tenth = s["neighbour_cosines"]
-    print(
-        f"recall@10 of the dense retriever vs exact (faiss IndexFlatIP over the stand-in's vectors): "
-        f"{s['recall_at_10']:.3f}; queries' mean cosine to their exact 1st / 10th neighbour {first:.2f} / {tenth:.2f}"
-    )
-
-    update = work / f"update-seed{args.seed}.jsonl"
+    run = SizeRun(size, folder, args.work)
+    run.build(part.paths)
+    run.search(corpus.queries(part.articles, args.queries))
+    update = args.work / f"update-seed{args.seed}.jsonl"
     if not update.is_file():
         write_jsonl(update, corpus.new_articles(CHANGED))
-    added = step("add", {"index": str(index_dir), "path": str(update)})
-    a = added.result
-    figures |= {
-        "add_s": a["seconds"] - a["stand_in_seconds"],
-        "add_stand_in_s": a["stand_in_seconds"],
-        "add_rss": added.peak_rss_mib,
-    }
-    print(
-        f"add {a['added']} articles ({a['embedded']} passages embedded): {a['seconds']:.2f} s, of which the "
-        f"stand-in {a['stand_in_seconds']:.2f} s → {figures['add_s']:.2f} s excluding embedding; peak RSS "
-        f"{added.peak_rss_mib:,.0f} MiB (child from spawn to exit {added.wall_seconds:.1f} s)",
-        flush=True,
-    )
-    removed = step("remove", {"index": str(index_dir), "urls": corpus.urls(corpus_part.articles, CHANGED)})
-    r = removed.result
-    figures |= {"remove_s": r["seconds"], "remove_rss": removed.peak_rss_mib}
-    print(
-        f"remove {r['removed']} articles ({r['not_found']} not found): {r['seconds']:.2f} s; peak RSS "
-        f"{removed.peak_rss_mib:,.0f} MiB (child from spawn to exit {removed.wall_seconds:.1f} s); load {load()}",
-        flush=True,
-    )
+    run.add(update)
+    run.remove(corpus.urls(part.articles, CHANGED))
     if not args.index:
         shutil.rmtree(folder, ignore_errors=True)
-    return figures
+    return run.figures
 
 
 def reference_of(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -41,11 +41,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def build_job(spec: Spec) -> dict[str, Any]:
-    """A fresh index of the corpus files through index.build.build, the stand-in's vectors logged."""
+def index_job(spec: Spec) -> dict[str, Any]:
+    """JSON Lines files indexed through index.build.build: a fresh index (build) or into one (add). With
+    `vector_log`, the stand-in's vectors are logged there (the reference of exact search)."""
     from index.build import build
 
-    encoder = StandInEncoder(vector_log=Path(spec["vector_log"]))
+    encoder = StandInEncoder(vector_log=Path(spec["vector_log"]) if spec.get("vector_log") else None)
     baseline = peak_rss_mib()
     started = time.perf_counter()
     report = build([Path(p) for p in spec["paths"]], Path(spec["index"]), encoder)
@@ -53,30 +54,12 @@ def build_job(spec: Spec) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "stand_in_seconds": encoder.seconds,
+        "added": report.added,
         "articles": report.articles,
         "passages": report.passages,
         "embedded": report.embedded,
         "stories": report.stories,
         "skipped": len(report.skipped),
-        "rss_before_mib": baseline,
-    }
-
-
-def add_job(spec: Spec) -> dict[str, Any]:
-    """An update: one JSON Lines file of new articles indexed into the existing index."""
-    from index.build import build
-
-    encoder = StandInEncoder()
-    baseline = peak_rss_mib()
-    started = time.perf_counter()
-    report = build([Path(spec["path"])], Path(spec["index"]), encoder)
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "stand_in_seconds": encoder.seconds,
-        "added": report.added,
-        "embedded": report.embedded,
-        "passages": report.passages,
         "rss_before_mib": baseline,
     }
 
@@ -174,8 +157,8 @@ def recall_by_score(found: list[np.ndarray], exact: np.ndarray, tolerance: float
 
 
 JOBS: dict[str, Callable[[Spec], dict[str, Any]]] = {
-    "build": build_job,
-    "add": add_job,
+    "build": index_job,
+    "add": index_job,
     "remove": remove_job,
     "search": search_job,
 }
