@@ -126,6 +126,11 @@ def disk_usage(index_dir: Path, passages: int) -> dict[str, Any]:
     }
 
 
+def stages(seconds: dict[str, float]) -> str:
+    """A build's stages as timed by its progress bars (embedding: the stand-in's, whose time is excluded)."""
+    return ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+
+
 def fresh_dir(path: Path) -> None:
     """Empty `path` for a new index, refusing to delete a folder that is not a benchmark's."""
     if path.exists():
@@ -176,6 +181,7 @@ class SizeRun:
             f"{b['articles']:,} articles, {b['passages']:,} passages, {b['stories']:,} stories; {note}",
             flush=True,
         )
+        print(f"  stages: {stages(b['stages'])}")
         usage = disk_usage(self.index_dir, b["passages"])
         self.figures |= {"bytes": usage["bytes"], "vector_bytes": usage["vector_bytes"], "disk": usage}
         print(f"bytes/passage: whole index {usage['bytes']:,.0f}, vector index (*.faiss) {usage['vector_bytes']:,.0f}")
@@ -225,6 +231,7 @@ class SizeRun:
             f"stand-in {a['stand_in_seconds']:.2f} s → {excluding:.2f} s excluding embedding; {note}",
             flush=True,
         )
+        print(f"  stages: {stages(a['stages'])}")
 
     def remove(self, urls: list[str]) -> None:
         r, note = self.step("remove", {"index": str(self.index_dir), "urls": urls})

@@ -41,6 +41,37 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+class StageClock:
+    """A progress factory (index.report.ProgressFactory) that only times the build's stages: each bar's life
+    is a stage; before the first and after the last are named so (an update copies or opens the store before
+    reading; stories, commit, postings and the vector index come after embedding)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, label: str, total: int | None) -> StageClock.Bar:
+        if not self.seconds:
+            self.seconds["before reading"] = time.perf_counter() - self.started
+        return StageClock.Bar(self, label)
+
+    def finish(self) -> dict[str, float]:
+        self.seconds["after embedding"] = time.perf_counter() - self.last
+        return self.seconds
+
+    class Bar:
+        def __init__(self, clock: StageClock, label: str) -> None:
+            self.clock, self.label, self.started = clock, label, time.perf_counter()
+
+        def update(self, n: int = 1) -> None:
+            pass
+
+        def close(self) -> None:
+            self.clock.last = time.perf_counter()
+            seconds = self.clock.last - self.started
+            self.clock.seconds[self.label] = self.clock.seconds.get(self.label, 0.0) + seconds
+
+
 def index_job(spec: Spec) -> dict[str, Any]:
     """JSON Lines files indexed through index.build.build: a fresh index (build) or into one (add). With
     `vector_log`, the stand-in's vectors are logged there (the reference of exact search)."""
@@ -49,10 +80,12 @@ def index_job(spec: Spec) -> dict[str, Any]:
     encoder = StandInEncoder(vector_log=Path(spec["vector_log"]) if spec.get("vector_log") else None)
     baseline = peak_rss_mib()
     started = time.perf_counter()
-    report = build([Path(p) for p in spec["paths"]], Path(spec["index"]), encoder)
+    clock = StageClock()
+    report = build([Path(p) for p in spec["paths"]], Path(spec["index"]), encoder, progress=clock)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
+        "stages": clock.finish(),
         "stand_in_seconds": encoder.seconds,
         "added": report.added,
         "articles": report.articles,
