@@ -156,12 +156,13 @@ class SizeRun:
         after = load()
         self.figures[f"{name}_child"] = done.result | {
             "wall_seconds": done.wall_seconds,
+            "cpu_seconds": done.cpu_seconds,
             "peak_rss_mib": done.peak_rss_mib,
             "load": [before, after],
         }
         note = (
             f"peak RSS {done.peak_rss_mib:,.0f} MiB ({done.result['rss_before_mib']:,.0f} after imports); "
-            f"child from spawn to exit {done.wall_seconds:.1f} s; load {before} → {after}"
+            f"child from spawn to exit {done.wall_seconds:.1f} s, CPU {done.cpu_seconds:.1f} s; load {before} → {after}"
         )
         return done.result, note
 

@@ -199,10 +199,12 @@ JOBS: dict[str, Callable[[Spec], dict[str, Any]]] = {
 
 @dataclass(frozen=True)
 class ChildResult:
-    """What a job returned, the child's wall time from spawn to exit and its peak RSS (wait4)."""
+    """What a job returned, and the child's wall time from spawn to exit, CPU time (user + system: less
+    sensitive than wall time to a shared machine's load) and peak RSS (wait4)."""
 
     result: dict[str, Any]
     wall_seconds: float
+    cpu_seconds: float
     peak_rss_mib: float
 
 
@@ -222,7 +224,7 @@ def run_child(script: Path, job: str, spec: Spec, work: Path) -> ChildResult:
     result = json.loads(out_file.read_text(encoding="utf-8"))
     spec_file.unlink()
     out_file.unlink()
-    return ChildResult(result, wall, usage.ru_maxrss / 1024)
+    return ChildResult(result, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def child_main(job: str, spec_file: str, out_file: str) -> int:
