@@ -4,6 +4,7 @@
     python scripts/bench_scale.py --passages 20000                # one size
     python scripts/bench_scale.py --sizes 100000,1000000 --work /work/research/scale --index /work/research/scale/idx \\
         --json /work/research/scale/run.json
+    python scripts/bench_scale.py --prepare --sizes 1000000 --work /work/research/scale   # only write the corpus
 
 At each size: the first articles of a generated corpus making N passages (scripts/bench_corpus.py; JSON Lines
 shards cached under --work and reused by later runs and larger sizes) are indexed with
