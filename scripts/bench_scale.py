@@ -101,12 +101,15 @@ def load() -> str:
 
 
 def disk_usage(index_dir: Path, passages: int) -> dict[str, Any]:
-    """Bytes on disk per passage: the whole folder, the vector index (*.faiss), the largest files, and the
-    largest tables and indexes of each SQLite file (SQLite's dbstat: the store has no method for it)."""
-    files = sorted(((p.stat().st_size, p) for p in index_dir.rglob("*") if p.is_file()), reverse=True)
-    files = [(size, path) for size, path in files if size]
+    """Bytes on disk per passage: the whole folder, the vector index (*.faiss), the largest kinds of file
+    (files of one name summed over generations and segments), and the largest tables and indexes of each
+    SQLite file (SQLite's dbstat: the store has no method for it)."""
+    files = [(p.stat().st_size, p) for p in index_dir.rglob("*") if p.is_file()]
     total = sum(size for size, _ in files)
     vector = sum(size for size, path in files if path.suffix == ".faiss")
+    kinds: dict[str, list[int]] = {}
+    for size, path in files:
+        kinds.setdefault(path.name, []).append(size)
     tables: list[tuple[int, str]] = []
     for _, path in files:
         if path.suffix == ".sqlite":
@@ -119,16 +122,22 @@ def disk_usage(index_dir: Path, passages: int) -> dict[str, Any]:
                 db.close()
             tables += [(int(size), f"{path.name}:{name}") for name, size in rows]
     per = max(passages, 1)
+    largest = sorted(((sum(sizes), name, len(sizes)) for name, sizes in kinds.items()), reverse=True)[:6]
     return {
         "bytes": total / per,
         "vector_bytes": vector / per,
-        "files": [(str(path.relative_to(index_dir)), size / per) for size, path in files[:6] if size * 100 >= total],
+        "files": [
+            (name if count == 1 else f"{name} (x{count})", size / per)
+            for size, name, count in largest
+            if size * 100 >= total
+        ],
         "tables": [(name, size / per) for size, name in sorted(tables, reverse=True)[:8]],
     }
 
 
 def stages(seconds: dict[str, float]) -> str:
-    """A build's stages as timed by its progress bars (embedding: the stand-in's, whose time is excluded)."""
+    """A build's stages as timed by its progress bars: each bar's life, whatever the build does while it is open
+    (the stand-in's time, excluded from the build's, is counted apart)."""
     return ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
 
 
