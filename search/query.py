@@ -19,8 +19,9 @@ Sort = Literal["relevance", "newest"]
 SORTS: tuple[str, ...] = get_args(Sort)
 # The strengths of the recency prior a request may ask for. Until search/recency.py (its presets, tuned by
 # date-blocked cross-validation) is merged, only "off" exists, and the searcher ranks as before.
-RECENCY_PRESETS: tuple[str, ...] = ("off",)
-DEFAULT_RECENCY = "off"
+Recency = Literal["off"]
+RECENCY_PRESETS: tuple[str, ...] = get_args(Recency)
+DEFAULT_RECENCY: Recency = "off"
 
 
 @dataclass(slots=True, frozen=True)
