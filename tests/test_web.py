@@ -82,12 +82,19 @@ def site(sample_index) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def injection_site(tmp_path_factory, encoder) -> Iterator[str]:
-    corpus = write_jsonl(tmp_path_factory.mktemp("injection") / "hostile.jsonl", INJECTION_RECORDS)
-    index_dir = tmp_path_factory.mktemp("injection-index")
+@contextmanager
+def serve_records(tmp_path_factory, encoder, name: str, records: list[dict]) -> Iterator[str]:
+    """The API app over a new index of `records` (built with the real model), for the duration of the block."""
+    corpus = write_jsonl(tmp_path_factory.mktemp(name) / f"{name}.jsonl", records)
+    index_dir = tmp_path_factory.mktemp(f"{name}-index")
     build([corpus], index_dir, encoder)
     with serve(index_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def injection_site(tmp_path_factory, encoder) -> Iterator[str]:
+    with serve_records(tmp_path_factory, encoder, "injection", INJECTION_RECORDS) as base:
         yield base
 
 
@@ -441,10 +448,7 @@ AS_OF = "2020-03-13"
 
 @pytest.fixture(scope="module")
 def time_site(tmp_path_factory, encoder) -> Iterator[str]:
-    corpus = write_jsonl(tmp_path_factory.mktemp("league") / "league.jsonl", ARTICLES)
-    index_dir = tmp_path_factory.mktemp("league-index")
-    build([corpus], index_dir, encoder)
-    with serve(index_dir) as base:
+    with serve_records(tmp_path_factory, encoder, "league", ARTICLES) as base:
         yield base
 
 
