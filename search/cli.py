@@ -266,6 +266,15 @@ def serve_command(index_dir, host, port) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+def _print_question_scores(scores) -> None:
+    click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
+    for s in scores:
+        click.echo(
+            f"{s.mode:<8} {s.recall_at_1:>6.3f} {s.recall_at_5:>6.3f} {s.recall_at_10:>6.3f} "
+            f"{s.mrr_at_10:>7.3f} {s.ndcg_at_10:>8.3f} {s.seconds:>6.1f}"
+        )
+
+
 @main.command("eval")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @INDEX_OPTION
@@ -322,15 +331,6 @@ def eval_command(path, index_dir, modes, use_dates, as_json) -> None:
         f"related recall@5 {story.related_recall_at_5:.3f}  recall@10 {story.related_recall_at_10:.3f}  "
         f"headline→members recall@10 {story.headline_recall_at_10:.3f}  ({story.seconds:.1f} s)"
     )
-
-
-def _print_question_scores(scores) -> None:
-    click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
-    for s in scores:
-        click.echo(
-            f"{s.mode:<8} {s.recall_at_1:>6.3f} {s.recall_at_5:>6.3f} {s.recall_at_10:>6.3f} "
-            f"{s.mrr_at_10:>7.3f} {s.ndcg_at_10:>8.3f} {s.seconds:>6.1f}"
-        )
 
 
 if __name__ == "__main__":
