@@ -1,13 +1,15 @@
 """A small real HTTP app that serves the page (web/) and answers /api/search as docs/API-13 describes it.
 
-The page's time features (as_of, when, sort, time words, facets, snippets) are coded against the issue-13
-API contract before the searcher implements it. This app answers that contract from a handful of article
-records, with the project's own time-word parser, highlighting and snippets, so the browser tests drive
-a real server over loopback rather than intercepting requests.
+The page's time features (as_of, when, sort, time words, facets, snippets) were coded against the issue-13
+API contract before the searcher implemented it. This app answers that contract from a handful of article
+records, with the project's own time-word parser, highlighting and snippets. The browser tests of the time
+features now drive the real app over an index of `ARTICLES` (tests/test_web.py, `time_site`); this one
+stays for what depends on the page alone: its wording of dates, and its fallback for a server that sends
+no snippets (`WITHOUT_SNIPPET`).
 
-`ARTICLES` are ordinary article records (title, text, url, source, date): switching a test to the real app
-is indexing them (`index.build.build([write_jsonl(path, ARTICLES)], ...)`) and serving that index instead.
-Matching is plain: an article matches when it holds a content word of the question (after its time words).
+`ARTICLES` are ordinary article records (title, text, url, source, date), distinct enough that the real
+build keeps them apart. Matching here is plain: an article matches when it holds a content word of the
+question (after its time words); the real app's rule is search.matches'.
 """
 
 from __future__ import annotations
