@@ -165,6 +165,22 @@ class Retriever:
             counts += holds
         return TermCoverage(counts, len(terms))
 
+    def best_passages(
+        self, query: str, article_ids: Collection[str], bm25_weights: BM25Weights
+    ) -> dict[str, Candidate]:
+        """Each article's passage BM25 scores highest for `query`; its first passage when none holds a word
+        of it (a match by meaning found beyond the candidates, an article listed for its date)."""
+        times = self.times
+        wanted = np.isin(times.owners, [times.position[a] for a in article_ids])
+        at, found = self._lexical_positions
+        hits = self.lexical_index(bm25_weights).search(self.lexical_terms(query), int(wanted.sum()), wanted[at] & found)
+        best: dict[str, Candidate] = {}
+        for candidate in self.passage_articles.candidates(hits):
+            best.setdefault(candidate.article_id, candidate)
+        for article_id in article_ids:
+            best.setdefault(article_id, Candidate(int(times.first_passages[times.position[article_id]]), article_id))
+        return best
+
     # --- what the retrievers hold ----------------------------------------------------------------
 
     def query_vector(self, query: str) -> np.ndarray:

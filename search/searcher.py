@@ -19,7 +19,6 @@ from index.errors import ArticleNotFoundError
 from index.model import StoredArticle
 from index.store import Store, StorePerThread
 from search import time_points
-from search.candidates import Candidate
 from search.facets import Facets, count_facets
 from search.fusion import ArticleScore, Fused, FusionWeights, fuse, more_passages
 from search.grouping import StoryGroup, fold_stories
@@ -168,6 +167,9 @@ class Searcher:
             ranking = deepen(max(settings.depth, needed * 3), needed, rank)
             groups, fused, candidates = ranking.groups, ranking.fused, ranking.candidates
         page = groups[offset : offset + k]
+        if listing:  # a match beyond the candidates, or an article listed for its date: find its passage
+            missing = [group.lead.article_id for group in page if group.lead.article_id not in fused.best]
+            fused.best.update(self.retriever.best_passages(scope.query, missing, bm25_weights) if missing else {})
         extras: dict[str, list[int]] = {}
         if passages:
             leads = {group.lead.article_id for group in page}
@@ -190,16 +192,13 @@ class Searcher:
         self, query: str, filters: Filters, mode: str, weights: FusionWeights, bm25_weights: BM25Weights
     ) -> Matches:
         """The articles within `filters` matching `query` (search.matches); with no query (a question of
-        nothing but time words), every article within them, each shown by its first passage."""
+        nothing but time words), every article within them."""
         if query:
             rule = MatchRule.for_mode(mode, self.settings.match_cosine, self.settings.match_terms)
             return find_matches(self.retriever, query, filters, rule, weights, bm25_weights)
         times = self.times
         allowed = np.flatnonzero(times.articles_in(self.retriever.allowed_mask(filters)))
-        ids = [times.article_ids[i] for i in allowed]
-        best = {aid: Candidate(int(pid), aid) for aid, pid in zip(ids, times.first_passages[allowed], strict=True)}
-        fused = Fused([ArticleScore(aid, 0.0) for aid in ids], best, {})
-        return Matches(ids, fused, Candidates([], [], True))
+        return Matches([times.article_ids[i] for i in allowed], Fused([], {}, {}), Candidates([], [], True))
 
     def _facets(self, matches: Matches, scope: TimeScope, asked: Filters, cuts: bool) -> Facets:
         """Counts of the matching articles (matched under the time alone): the dates under every filter but
