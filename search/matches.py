@@ -59,6 +59,19 @@ class Matches:
     article_ids: list[str]
     fused: Fused
     candidates: Candidates
+    _scores: dict[str, float] | None = None
+
+    def within(self, retriever: Retriever, filters: Filters) -> list[str]:
+        """The matching articles `filters` allows."""
+        times = retriever.times
+        allowed = times.articles_in(retriever.allowed_mask(filters))
+        return [a for a in self.article_ids if allowed[times.position[a]]]
+
+    def score(self, article_id: str) -> float:
+        """The article's fused score (0 for one found beyond the fused candidates)."""
+        if self._scores is None:
+            self._scores = {article.article_id: article.score for article in self.fused.articles}
+        return self._scores.get(article_id, 0.0)
 
 
 def find_matches(
@@ -70,8 +83,12 @@ def find_matches(
     bm25_weights: BM25Weights,
     depth: int = MATCH_DEPTH,
 ) -> Matches:
-    """The articles within `filters` that match `query` by `rule`."""
+    """The articles within `filters` that match `query` by `rule`; with no query (a question of nothing but
+    time words), every article within them."""
     times = retriever.times
+    if not query:
+        allowed = np.flatnonzero(times.articles_in(retriever.allowed_mask(filters)))
+        return Matches([times.article_ids[i] for i in allowed], Fused([], {}, {}), Candidates([], [], True))
     matched: set[str] = set()
     if rule.lexical:  # counted over every article, from the postings: no depth to run out of
         coverage = retriever.term_coverage(query)

@@ -79,3 +79,10 @@ def check_sort(sort: str) -> None:
 def check_recency(recency: str) -> None:
     if recency not in RECENCY_PRESETS:
         raise InvalidQueryError(f"unknown recency {recency!r}; choose from {', '.join(RECENCY_PRESETS)}")
+
+
+def check_choices(mode: str, sort: str, recency: str) -> None:
+    """Refuse a mode, sort or recency preset that does not exist, naming the ones that do."""
+    check_mode(mode)
+    check_sort(sort)
+    check_recency(recency)

@@ -7,6 +7,7 @@ FAISS and BM25, filters inside, the deepening loop), `fusion` (weighted reciproc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,22 +26,16 @@ from search.grouping import StoryGroup, fold_stories
 from search.highlight import highlight_spans, query_terms
 from search.matches import Matches, MatchRule, find_matches
 from search.published import PublicationTimes
-from search.query import (
-    DEFAULT_RECENCY,
-    MODES,
-    Filters,
-    check_mode,
-    check_page,
-    check_recency,
-    check_sort,
-    clean_query,
-)
+from search.query import DEFAULT_RECENCY, MODES, Filters, check_choices, check_page, clean_query
 from search.results import ArticleView, PassageHit, SearchResponse, SearchResult, Stats, article_view, search_result
 from search.retrieval import BM25Weights, Candidates, Ranking, Retriever, deepen
 from search.settings import Settings
 from search.time_scope import TimeScope, resolve_time
 
 __all__ = ["MODES", "Filters", "Searcher"]
+
+# Re-scores fused articles (best first in, best first out): the recency prior's shape in the ranking.
+Prior = Callable[[list[ArticleScore]], list[ArticleScore]]
 
 
 class Searcher:
@@ -135,9 +130,7 @@ class Searcher:
         settings = self.settings
         query = clean_query(query, settings)
         check_page(k, offset, passages, settings)
-        check_mode(mode)
-        check_sort(sort)
-        check_recency(recency)
+        check_choices(mode, sort, recency)
         scope = resolve_time(query, as_of, when, time_words)
         cuts = self.times.cuts(scope.as_of)
         asked = filters or Filters()
@@ -149,19 +142,19 @@ class Searcher:
         if listing or facets:
             # Facets count outside the outlet and date filters too (Facets says why): match under the
             # time alone, then keep what each use allows.
+            rule = MatchRule.for_mode(mode, settings.match_cosine, settings.match_terms)
             matched_in = scope.narrow(Filters(), cuts) if facets else filters
-            matches = self._matches(scope.query, matched_in, mode, weights, bm25_weights)
+            matches = find_matches(self.retriever, scope.query, matched_in, rule, weights, bm25_weights)
         if listing and matches is not None:
-            allowed = self.times.articles_in(self.retriever.allowed_mask(filters))
-            newest = [a for a in self.times.newest_first(matches.article_ids) if allowed[self.times.position[a]]]
-            scores = {article.article_id: article.score for article in matches.fused.articles}
-            groups = self._fold([ArticleScore(a, scores.get(a, 0.0)) for a in newest])
+            newest = self.times.newest_first(matches.within(self.retriever, filters))
+            groups = self._fold([ArticleScore(a, matches.score(a)) for a in newest])
             fused, candidates = matches.fused, matches.candidates
         else:
+            prior = self._recency_prior(recency, scope)
 
             def rank(depth: int) -> Ranking:
                 found = self.retriever.candidates(scope.query, mode, depth, filters, bm25_weights)
-                return self._rank(found, weights)
+                return self._rank(found, weights, prior)
 
             needed = offset + k + 1  # one extra tells whether there is a next page
             ranking = deepen(max(settings.depth, needed * 3), needed, rank)
@@ -188,29 +181,18 @@ class Searcher:
             facets=self._facets(matches, scope, asked, cuts) if matches is not None and facets else None,
         )
 
-    def _matches(
-        self, query: str, filters: Filters, mode: str, weights: FusionWeights, bm25_weights: BM25Weights
-    ) -> Matches:
-        """The articles within `filters` matching `query` (search.matches); with no query (a question of
-        nothing but time words), every article within them."""
-        if query:
-            rule = MatchRule.for_mode(mode, self.settings.match_cosine, self.settings.match_terms)
-            return find_matches(self.retriever, query, filters, rule, weights, bm25_weights)
-        times = self.times
-        allowed = np.flatnonzero(times.articles_in(self.retriever.allowed_mask(filters)))
-        return Matches([times.article_ids[i] for i in allowed], Fused([], {}, {}), Candidates([], [], True))
+    def _recency_prior(self, recency: str, scope: TimeScope) -> Prior | None:
+        """The recency prior of preset `recency` relative to `scope.as_of`; None for "off". Only "off"
+        exists until search/recency.py (its presets and its re-scoring) is merged."""
+        return None
 
     def _facets(self, matches: Matches, scope: TimeScope, asked: Filters, cuts: bool) -> Facets:
         """Counts of the matching articles (matched under the time alone): the dates under every filter but
         the asked dates, the outlets under every filter but the asked outlets."""
-        times = self.times
-
-        def within(filters: Filters) -> list[str]:
-            allowed = times.articles_in(self.retriever.allowed_mask(scope.narrow(filters, cuts)))
-            return [a for a in matches.article_ids if allowed[times.position[a]]]
-
-        by_date = within(Filters(sources=asked.sources))
-        by_source = within(Filters(date_from=asked.date_from, date_to=asked.date_to))
+        by_date = matches.within(self.retriever, scope.narrow(Filters(sources=asked.sources), cuts))
+        by_source = matches.within(
+            self.retriever, scope.narrow(Filters(date_from=asked.date_from, date_to=asked.date_to), cuts)
+        )
         return count_facets(self.store, by_date, by_source)
 
     def related(self, id_or_url: str, k: int = 10, offset: int = 0, filters: Filters | None = None) -> SearchResponse:
@@ -243,10 +225,12 @@ class Searcher:
             has_more=len(ranking.groups) > offset + k,
         )
 
-    def _rank(self, candidates: Candidates, weights: FusionWeights) -> Ranking:
+    def _rank(self, candidates: Candidates, weights: FusionWeights, prior: Prior | None = None) -> Ranking:
+        """Candidates fused into articles, re-scored by `prior` (the recency prior, relative to as_of: the one
+        place it applies, after fusion and before story folding), then folded into results."""
         fused = fuse(candidates.dense, candidates.lexical, weights)
-        # The recency prior plugs in here, once search/recency.py is merged: it re-scores `fused.articles`
-        # relative to as_of after fusion and before story folding (`recency="off"` leaves them as they are).
+        if prior is not None:
+            fused.articles = prior(fused.articles)
         return Ranking(candidates, fused, self._fold(fused.articles))
 
     def _fold(self, articles: list[ArticleScore]) -> list[StoryGroup]:
