@@ -52,7 +52,7 @@ from peers import (  # noqa: E402
 from index.encoders import bundled_model_dir  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 from index.normalize import canonical_url  # noqa: E402
-from search.evaluate import asked_on, mean_reciprocal_rank, open_with_questions, rank_of_relevant  # noqa: E402
+from search.evaluate import TIMELESS, asked_on, mean_reciprocal_rank, open_with_questions, rank_of_relevant  # noqa: E402
 from search.query import MODES  # noqa: E402
 from search.searcher import Searcher  # noqa: E402
 from search.time_scope import resolve_time  # noqa: E402
@@ -116,7 +116,13 @@ def newsdesk_rows(searcher: Searcher, questions: list[dict], modes: list[str], r
             Row("newsdesk", mode),
             questions,
             rounds,
-            lambda question, mode=mode: searcher.search(question, k=10, mode=mode).results,
+            # Timeless, as before issue 13 (and as the peers search): time words would be read relative to
+            # today, which the archive's questions were not asked on.
+            lambda question, mode=mode: (
+                searcher.search(
+                    question, k=10, mode=mode, time_words=TIMELESS.time_words, recency=TIMELESS.recency
+                ).results
+            ),
             rank_of_relevant,
             searcher.clear_query_cache,  # every query embedded afresh
         )
