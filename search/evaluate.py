@@ -214,7 +214,10 @@ def evaluate_stories(searcher: Searcher, records: list[dict]) -> StoryScores:
                 found5 += rank is not None and rank <= 5
                 found10 += rank is not None
         if record.get("headline") and ids:
-            results = searcher.search(record["headline"], k=10).results
+            # Timeless: a story file says nothing of when a headline would be searched for.
+            results = searcher.search(
+                record["headline"], k=10, time_words=TIMELESS.time_words, recency=TIMELESS.recency
+            ).results
             shown = {i for r in results for i in (r.id, *(c.id for c in r.also))}
             headline_total += len(ids)
             headline_hits += len(shown & set(ids))
