@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from index.errors import NewsdeskError
-from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json
+from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json, time_options
 from search.cli_write import WRITE_COMMANDS
 
 
@@ -59,70 +58,6 @@ def _filters(sources, date_from, date_to):
 
     as_date = lambda value: value.date() if value else None  # noqa: E731
     return Filters(sources=tuple(sources), date_from=as_date(date_from), date_to=as_date(date_to))
-
-
-def _as_of(ctx, param, value):
-    """--as-of checked as the API checks as_of (the message names the accepted forms)."""
-    from search.moments import parse_as_of
-
-    if value is None:
-        return None
-    try:
-        return parse_as_of(value)
-    except NewsdeskError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _when(ctx, param, value):
-    from search.moments import parse_when
-
-    if value is not None:
-        try:
-            parse_when(value, datetime.now(UTC))
-        except NewsdeskError as exc:
-            raise click.BadParameter(str(exc)) from None
-    return value
-
-
-def _time_options(command):
-    """The options of a search in time: as of when, a window, the order, the recency prior, facets."""
-    from search.query import RECENCY_PRESETS, SORTS
-
-    options = (
-        click.option(
-            "--as-of",
-            callback=_as_of,
-            metavar="DATE|DATETIME",
-            help="Ask as of this moment: YYYY-MM-DD (the end of that day, UTC) or an ISO datetime; nothing "
-            "published after it is returned, and time words are read relative to it. Default: now.",
-        ),
-        click.option("--when", callback=_when, metavar="24h|7d|30d", help="Only the window ending at --as-of."),
-        click.option(
-            "--sort",
-            type=click.Choice(SORTS),
-            default="relevance",
-            show_default=True,
-            help="newest: the articles that match, newest first.",
-        ),
-        click.option(
-            "--recency",
-            type=click.Choice(RECENCY_PRESETS),
-            default=RECENCY_PRESETS[0],
-            show_default=True,
-            help="The recency prior's strength.",
-        ),
-        click.option(
-            "--no-time-words",
-            "time_words",
-            flag_value=False,
-            default=True,
-            help="Do not read dates in the question ('last week', 'in March 2020').",
-        ),
-        click.option("--facets", is_flag=True, help="Also count the matching articles per outlet and over time."),
-    )
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 def _print_results(response, as_json: bool) -> None:
@@ -176,7 +111,7 @@ def _shorten(text: str, limit: int) -> str:
 @_filter_options
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
 @click.option("--passages", default=0, show_default=True, help="More matching passages per article.")
-@_time_options
+@time_options
 @JSON_OPTION
 def search_command(query, index_dir, k, offset, sources, date_from, date_to, mode, passages, as_json, **time) -> None:
     """Search the index with a natural-language question."""
