@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from index.errors import NewsdeskError
+from search.cli_alerts import alerts as alerts_group
 from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json, time_options
 from search.cli_write import WRITE_COMMANDS
 
@@ -267,6 +268,8 @@ def eval_command(path, index_dir, modes, use_dates, as_json) -> None:
         f"headline→members recall@10 {story.headline_recall_at_10:.3f}  ({story.seconds:.1f} s)"
     )
 
+
+main.add_command(alerts_group)
 
 if __name__ == "__main__":
     main()

@@ -51,3 +51,6 @@ class Settings(BaseSettings):
 
     # Alerts: the JSON-lines file every hit is appended to (default: alerts.jsonl in the index directory).
     alerts_file: Path | None = None
+    # Check the alerts after each POST /api/articles (in the background, once the answer is sent). Off for
+    # an app whose writes must not reach webhooks (the fuzz test's), or when cron's `update` checks them.
+    alerts_after_write: bool = True
