@@ -123,6 +123,14 @@ class PublicationTimes:
             return None
         return int(self.article_instants[at])
 
+    def published_array(self, article_ids: Sequence[str]) -> np.ndarray:
+        """The articles' instants as datetime64[s] (UTC), NaT for an undated or unknown one."""
+        at = np.fromiter((self.position.get(a, -1) for a in article_ids), dtype=np.int64, count=len(article_ids))
+        instants = np.where(at >= 0, self.article_instants[np.maximum(at, 0)], UNDATED)
+        out = instants.astype("datetime64[s]")
+        out[instants == UNDATED] = np.datetime64("NaT")
+        return out
+
     def newest_first(self, article_ids: Sequence[str]) -> list[str]:
         """`article_ids` newest first; equal instants by id, undated ones last."""
         instants = {a: self.instant(a) for a in article_ids}

@@ -17,11 +17,11 @@ MODES: tuple[str, ...] = get_args(Mode)
 # newest first.
 Sort = Literal["relevance", "newest"]
 SORTS: tuple[str, ...] = get_args(Sort)
-# The strengths of the recency prior a request may ask for. Until search/recency.py (its presets, tuned by
-# date-blocked cross-validation) is merged, only "off" exists, and the searcher ranks as before.
-Recency = Literal["off"]
+# The strengths of the recency prior a request may ask for: search.recency's presets (chosen there by
+# date-blocked cross-validation; tests/test_time_search.py checks the two lists agree).
+Recency = Literal["off", "mild", "default", "strong"]
 RECENCY_PRESETS: tuple[str, ...] = get_args(Recency)
-DEFAULT_RECENCY: Recency = "off"
+DEFAULT_RECENCY: Recency = "default"
 
 
 @dataclass(slots=True, frozen=True)

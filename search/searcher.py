@@ -7,7 +7,6 @@ FAISS and BM25, filters inside, the deepening loop), `fusion` (weighted reciproc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,15 +26,14 @@ from search.highlight import highlight_spans, query_terms
 from search.matches import Matches, MatchRule, find_matches
 from search.published import PublicationTimes
 from search.query import DEFAULT_RECENCY, MODES, Filters, check_choices, check_page, clean_query
+from search.recency import recency_preset
+from search.recent import Prior, candidates_in_time, prior_over
 from search.results import ArticleView, PassageHit, SearchResponse, SearchResult, Stats, article_view, search_result
 from search.retrieval import BM25Weights, Candidates, Ranking, Retriever, deepen
 from search.settings import Settings
 from search.time_scope import TimeScope, resolve_time
 
 __all__ = ["MODES", "Filters", "Searcher"]
-
-# Re-scores fused articles (best first in, best first out): the recency prior's shape in the ranking.
-Prior = Callable[[list[ArticleScore]], list[ArticleScore]]
 
 
 class Searcher:
@@ -150,10 +148,14 @@ class Searcher:
             groups = self._fold([ArticleScore(a, matches.score(a)) for a in newest])
             fused, candidates = matches.fused, matches.candidates
         else:
-            prior = self._recency_prior(recency, scope)
+            # The recency prior, and the recent pass that makes the articles just before as_of candidates.
+            prior = prior_over(recency_preset(recency), self.times, scope.as_of)
+            recent_as_of = scope.as_of if prior is not None else None
 
             def rank(depth: int) -> Ranking:
-                found = self.retriever.candidates(scope.query, mode, depth, filters, bm25_weights)
+                found = candidates_in_time(
+                    self.retriever, scope.query, mode, depth, filters, bm25_weights, recent_as_of
+                )
                 return self._rank(found, weights, prior)
 
             needed = offset + k + 1  # one extra tells whether there is a next page
@@ -180,11 +182,6 @@ class Searcher:
             time_range=scope.time_range,
             facets=self._facets(matches, scope, asked, cuts) if matches is not None and facets else None,
         )
-
-    def _recency_prior(self, recency: str, scope: TimeScope) -> Prior | None:
-        """The recency prior of preset `recency` relative to `scope.as_of`; None for "off". Only "off"
-        exists until search/recency.py (its presets and its re-scoring) is merged."""
-        return None
 
     def _facets(self, matches: Matches, scope: TimeScope, asked: Filters, cuts: bool) -> Facets:
         """Counts of the matching articles (matched under the time alone): the dates under every filter but

@@ -67,7 +67,7 @@ def test_time_words_and_when_restrict_the_dates_and_are_echoed(client):
 
 def test_newest_first_lists_the_matching_articles_with_facets(client):
     body = search(client, q="wind farm", sort="newest", facets="true", k=50)
-    assert body["sort"] == "newest" and body["recency"] == "off"
+    assert body["sort"] == "newest" and body["recency"] == "default"
     days = [r["published"][:10] for r in body["results"] if r["published"]]
     assert days == sorted(days, reverse=True)
     assert set(WIND_FARM) <= shown_urls(body)

@@ -10,8 +10,12 @@ import pytest
 
 from index.errors import InvalidQueryError, InvalidTimeError
 from search.facets import date_buckets
+from search.fusion import FusionWeights, fuse
+from search.grouping import fold_stories
+from search.moments import parse_as_of
 from search.published import read_published
-from search.query import Filters
+from search.query import RECENCY_PRESETS, Filters
+from search.recency import PRESETS
 from tests.tiny_index import article, build_tiny_index, open_tiny
 
 AS_OF = "2020-03-13"
@@ -73,8 +77,6 @@ def every(searcher, question: str, **options):
     "as_of", ["2020-03-13", "2020-03-13T12:00:00Z", "2020-03-12T20:00:00-05:00", "2020-03-01", "2019-01-01"]
 )
 def test_nothing_published_after_as_of_is_returned(searcher, mode, sort, as_of):
-    from search.moments import parse_as_of
-
     cut = parse_as_of(as_of)
     response = every(searcher, "ferry timetable fares orchard", mode=mode, sort=sort, as_of=as_of)
     shown = instants(response)
@@ -315,7 +317,7 @@ def test_results_carry_a_snippet_of_their_passage_with_its_highlights(searcher):
         ({"when": "7 days"}, "24h, 7d or 30d"),
         ({"when": "0h"}, "24h, 7d or 30d"),
         ({"sort": "oldest"}, "choose from relevance, newest"),
-        ({"recency": "max"}, "choose from off"),
+        ({"recency": "max"}, "choose from off, mild, default, strong"),
     ],
 )
 def test_bad_time_values_are_refused_naming_the_accepted_forms(searcher, options, named):
@@ -325,7 +327,78 @@ def test_bad_time_values_are_refused_naming_the_accepted_forms(searcher, options
         assert isinstance(raised.value, InvalidTimeError)
 
 
-def test_recency_off_and_an_as_of_that_cuts_nothing_keep_todays_order(searcher):
-    before = searcher.search("ferry timetable fares", k=20, time_words=False)
-    later = searcher.search("ferry timetable fares", k=20, time_words=False, recency="off", as_of="2030-01-01")
-    assert [(r.id, r.score) for r in later.results] == [(r.id, r.score) for r in before.results]
+def test_recency_off_ranks_as_before_issue_13(searcher):
+    # Today's order: the two retrievers' candidates fused and folded, no recent pass, no prior.
+    retriever, settings = searcher.retriever, searcher.settings
+    weights = FusionWeights.for_mode("hybrid", settings.dense_weight, settings.lexical_weight, settings.rrf_k)
+    bm25 = (settings.bm25_title_weight, settings.bm25_text_weight)
+    for options in ({}, {"as_of": "2030-01-01"}, {"as_of": AS_OF}):
+        shown = searcher.search("ferry timetable fares", k=20, time_words=False, recency="off", **options)
+        filters = Filters(until=parse_as_of(options["as_of"])) if options.get("as_of") == AS_OF else Filters()
+        found = retriever.candidates("ferry timetable fares", "hybrid", settings.depth, filters, bm25)
+        fused = fuse(found.dense, found.lexical, weights).articles
+        folded = fold_stories(fused, searcher.store.story_ids([a.article_id for a in fused]))
+        assert [(r.id, r.score) for r in shown.results] == [(g.lead.article_id, round(g.lead.score, 6)) for g in folded]
+
+
+def test_recency_presets_are_the_priors_presets():
+    assert tuple(PRESETS) == RECENCY_PRESETS
+
+
+# --- the recency prior ---------------------------------------------------------------------------------
+
+PRIOR_AS_OF = datetime(2021, 6, 30, 12, tzinfo=UTC)
+TWINS = [  # pairs of equally relevant articles (same words, same lengths), one of each a month older
+    ("kestrel", "2021-06-29", "2021-05-30"),
+    ("kestrel", "2021-05-30", "2021-06-29"),
+    ("osprey", "2021-06-29", "2021-05-30"),
+    ("osprey", "2021-05-30", "2021-06-29"),
+]
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory):
+    records = []
+    for n, (topic, first, second) in enumerate(TWINS):
+        records += [
+            article(300 + 2 * n, topic, "Valley Courier", first),
+            article(301 + 2 * n, topic, "Metro Wire", second),
+        ]
+    records += [article(400 + n, "kestrel", "Harbour Times", "2021-05-01", mentions=3) for n in range(6)]
+    return open_tiny(build_tiny_index(tmp_path_factory.mktemp("twins"), records))
+
+
+def test_the_newer_of_two_equally_relevant_articles_comes_first_with_the_prior(twins):
+    def twins_order(topic: str, preset: str) -> list[str | None]:
+        shown = every(twins, topic, mode="lexical", as_of=PRIOR_AS_OF, recency=preset).results
+        return [r.published for r in shown if r.published != "2021-05-01"]  # the twins: equally relevant
+
+    newest_first = ["2021-06-29", "2021-06-29", "2021-05-30", "2021-05-30"]
+    # Without the prior, equal scores go by article id, which puts an older twin first for one bird.
+    assert any(twins_order(topic, "off") != newest_first for topic in ("kestrel", "osprey"))
+    for preset in ("mild", "default", "strong"):
+        for topic in ("kestrel", "osprey"):
+            assert twins_order(topic, preset) == newest_first, (topic, preset)
+
+
+def test_a_stronger_preset_lifts_a_new_article_over_more_relevant_old_ones(twins):
+    def rank_of_newest(preset: str) -> int:
+        ranked = every(twins, "kestrel", mode="lexical", as_of=PRIOR_AS_OF, recency=preset).results
+        return next(i for i, r in enumerate(ranked) if r.published == "2021-06-29")
+
+    ranks = [rank_of_newest(preset) for preset in ("off", "mild", "default", "strong")]
+    assert ranks == sorted(ranks, reverse=True) and ranks[-1] < ranks[0]
+    assert ranks[0] >= 6  # without the prior, the six articles naming the birds three times come first
+    assert ranks[-1] == 0
+
+
+def test_the_recent_pass_brings_articles_of_the_last_days_into_a_shallow_search(tmp_path):
+    # 30 old articles rank above the one of last week; a search 2 passages deep sees only old ones, but
+    # with the prior on every passage of the recent days is a candidate too.
+    records = [article(500 + n, "heron survey", "Valley Courier", "2021-01-01", mentions=3) for n in range(30)]
+    records.append(article(600, "heron survey", "Metro Wire", "2021-06-28"))
+    shallow = open_tiny(build_tiny_index(tmp_path, records), depth=2)
+    off = shallow.search("heron survey", k=3, mode="lexical", as_of=PRIOR_AS_OF, recency="off").results
+    assert "2021-06-28" not in {r.published for r in off}
+    lifted = shallow.search("heron survey", k=3, mode="lexical", as_of=PRIOR_AS_OF, recency="strong").results
+    assert lifted[0].published == "2021-06-28"
