@@ -99,7 +99,7 @@ def _when(ctx, param, value):
 
 def time_options(command):
     """The options of a search in time: as of when, a window, the order, the recency prior, facets."""
-    from search.query import RECENCY_PRESETS, SORTS
+    from search.query import DEFAULT_RECENCY, RECENCY_PRESETS, SORTS
 
     options = (
         click.option(
@@ -120,9 +120,9 @@ def time_options(command):
         click.option(
             "--recency",
             type=click.Choice(RECENCY_PRESETS),
-            default=RECENCY_PRESETS[0],
+            default=DEFAULT_RECENCY,
             show_default=True,
-            help="The recency prior's strength.",
+            help="How much newer articles (before --as-of) are preferred; off: relevance alone.",
         ),
         click.option(
             "--no-time-words",

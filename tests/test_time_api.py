@@ -137,7 +137,9 @@ def test_cli_search_takes_the_time_options(sample_index):
     assert found.exit_code == 0, found.output
     payload = json.loads(found.output)
     assert payload["as_of"] == "2025-11-20T23:59:59.999999+00:00"
-    assert payload["time_range"]["words"] == "this week"
+    assert payload["time_range"]["words"] == "this week" and payload["recency"] == "default"
+    off = run("search", "wind farm", "--index", index, "--as-of", "2025-11-20", "--recency", "off", "--json")
+    assert json.loads(off.output)["recency"] == "off"
     newest = json.loads(run("search", "wind farm", "--index", index, "--sort", "newest", "--json").output)
     days = [r["published"][:10] for r in newest["results"] if r["published"]]
     assert newest["sort"] == "newest" and days == sorted(days, reverse=True)
