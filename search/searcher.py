@@ -123,8 +123,10 @@ class Searcher:
         `as_of` is when the question is asked (an aware datetime, a date, or a string `moments.parse_as_of`
         takes; default now): set, nothing published after it is returned. `when` ("7d") restricts the
         search to a window ending at as_of; without it the question's time words do ("last week"), unless
-        `time_words` is False (search.time_scope). `sort="newest"` lists the articles that match the
-        question (search.matches) newest first; `facets` counts them per outlet and over time."""
+        `time_words` is False (search.time_scope). `recency` (off, mild, default, strong) says how much newer
+        articles are preferred, relative to as_of (search.recent, search.recency). `sort="newest"` lists
+        the articles that match the question (search.matches) newest first; `facets` counts them per outlet
+        and over time."""
         settings = self.settings
         query = clean_query(query, settings)
         check_page(k, offset, passages, settings)
