@@ -35,9 +35,13 @@ from tune_fusion import cross_validate, recall  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 from index.normalize import canonical_url  # noqa: E402
 from search.evaluate import load_jsonl, mean_reciprocal_rank  # noqa: E402
-from search.fusion import first_occurrence_ranking, reciprocal_rank_fusion  # noqa: E402
+from search.fusion import FusionWeights, fuse  # noqa: E402
+from search.query import Filters, clean_query  # noqa: E402
 from search.recency import PRESETS, RecencyPrior, apply_recency, published_times  # noqa: E402
-from search.searcher import Filters, Searcher, _link  # noqa: E402
+from search.recent import RECENT_DAYS, candidates_in_time  # noqa: E402
+from search.results import link  # noqa: E402
+from search.searcher import Searcher  # noqa: E402
+from search.time_scope import resolve_time  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 OFF = PRESETS["off"]
@@ -68,41 +72,40 @@ def question_as_of(record: dict) -> datetime | None:
 
 
 def extract_candidates(
-    searcher: Searcher, record: dict, as_of: datetime | None, depth: int, window: int
+    searcher: Searcher, record: dict, as_of: datetime | None, depth: int, window: int, time_words: bool = False
 ) -> QuestionCandidates:
-    """The one place that talks to the searcher: the fused candidates of a hybrid search as of `as_of`.
-
-    For now through today's private retrieval methods: dense + lexical at `depth` over articles published
-    up to as_of, united with a recent pass over the `window` days before it (all of its passages, so the
+    """The one place that talks to the searcher: the fused candidates of a hybrid search as of `as_of`,
+    before the prior, as `Searcher.search` gathers them (search.recent.candidates_in_time): dense + lexical
+    at `depth` over articles published up to as_of (and, with `time_words`, within the dates the question's
+    words name), united with a recent pass over the `window` days before it (all of its passages, so the
     few articles of that week are candidates however deep they rank overall; each passage keeps the
-    retriever's score, so the union is ordered as one deeper list would be), then fused as `_fuse` does.
+    retriever's score, so the union is ordered as one deeper list would be), then fused.
     """
-    query = searcher._check_query(record["question"], 10, 0, "hybrid", 0)
-    last_day = (as_of - timedelta(days=1)).date() if as_of else None
-    passes = [Filters(date_to=last_day)]
-    if as_of and window:
-        passes.append(Filters(date_from=last_day - timedelta(days=window - 1), date_to=last_day))
-    dense, lexical = [], []
-    for n, filters in enumerate(passes):
-        pass_depth = depth if n == 0 else 1_000_000
-        dense += searcher._dense(searcher.query_vector(query), pass_depth, filters)
-        lexical += searcher._lexical(query, pass_depth, filters)
-    rankings = []
-    for candidates in (dense, lexical):
-        unique = {c.passage_id: c for c in candidates}.values()
-        ordered = sorted(unique, key=lambda c: (-c.score, c.passage_id))
-        rankings.append(first_occurrence_ranking([c.article_id for c in ordered]))
-    fused = reciprocal_rank_fusion(rankings, searcher._weights("hybrid"), searcher.settings.rrf_k)
-    ids = sorted(fused)
+    query = clean_query(record["question"], searcher.settings)
+    # The searcher's as_of for that date is the end of it: an article dated the next day, which counts from
+    # that day's first moment, must not be a candidate.
+    end_of_day = as_of - timedelta(microseconds=1) if as_of else None
+    scope = resolve_time(query, end_of_day, time_words=time_words and as_of is not None)
+    filters = scope.narrow(Filters(), searcher.times.cuts(scope.as_of))
+    settings = searcher.settings
+    bm25 = (settings.bm25_title_weight, settings.bm25_text_weight)
+    recent = as_of if as_of is not None and window else None
+    candidates = candidates_in_time(
+        searcher.retriever, scope.query or query, "hybrid", depth, filters, bm25, recent, days=window or RECENT_DAYS
+    )
+    weights = FusionWeights.for_mode("hybrid", settings.dense_weight, settings.lexical_weight, settings.rrf_k)
+    fused = fuse(candidates.dense, candidates.lexical, weights).articles
+    ids = sorted(article.article_id for article in fused)
+    score = {article.article_id: article.score for article in fused}
     articles = searcher.store.articles(ids)
-    stories = searcher._story_ids(ids)
+    stories = searcher.store.story_ids(ids)
     # Found as `newsdesk eval` counts it: an article whose link is one of the relevant URLs.
     wanted = {canonical_url(url) for url in record["relevant_urls"]}
-    relevant = {aid for aid, article in articles.items() if canonical_url(_link(article)) in wanted}
+    relevant = {aid for aid, article in articles.items() if canonical_url(link(article)) in wanted}
     return QuestionCandidates(
         as_of=as_of or datetime.now(),
         article_ids=np.array(ids, dtype=str),
-        fused=np.array([fused[i] for i in ids], dtype=np.float64),
+        fused=np.array([score[i] for i in ids], dtype=np.float64),
         published=published_times([articles[i].published for i in ids]),
         stories=np.array([stories.get(i) or i for i in ids], dtype=str),
         relevant=frozenset(relevant),
@@ -179,6 +182,11 @@ def main() -> int:
     parser.add_argument("--depth", type=int, default=200, help="passages per retriever before fusion")
     parser.add_argument("--window", type=int, default=14, help="days of the recent pass (0: none)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--time-words",
+        action="store_true",
+        help="read the questions' time words as the searcher does (a range filters the candidates)",
+    )
     parser.add_argument("--top", type=int, default=3, help="best settings shown per form")
     args = parser.parse_args()
     if not args.questions.is_file():
@@ -199,11 +207,12 @@ def main() -> int:
         return 0
     timeless = [extract_candidates(searcher, r, None, args.depth, 0) for r in records]
     questions = [
-        extract_candidates(searcher, r, a, args.depth, args.window) for r, a in zip(records, dated_as_of, strict=True)
+        extract_candidates(searcher, r, a, args.depth, args.window, args.time_words)
+        for r, a in zip(records, dated_as_of, strict=True)
     ]
     print(
         f"{len(records)} dated questions ({undated} without a date skipped), depth {args.depth}, "
-        f"recent pass {args.window} days"
+        f"recent pass {args.window} days, time words {'read' if args.time_words else 'ignored'}"
     )
     print(f"  without dates            {score_line([rank_of_relevant(q, OFF) for q in timeless])}")
     ranks = {prior: [rank_of_relevant(q, prior) for q in questions] for prior in [OFF, *grid(args.forms)]}

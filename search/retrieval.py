@@ -23,6 +23,7 @@ from search.candidates import Candidate, PassageArticles
 from search.fusion import Fused
 from search.grouping import StoryGroup
 from search.highlight import query_terms
+from search.published import PublicationTimes
 from search.query import Filters
 
 MAX_QUERY_TERMS = 32  # words of a query given to BM25; a pasted paragraph would otherwise score every passage
@@ -49,6 +50,14 @@ class Candidates:
             [c for c in self.lexical if c.article_id not in article_ids],
             self.exhausted,
         )
+
+
+@dataclass(slots=True, frozen=True)
+class TermCoverage:
+    """Per article (in `PublicationTimes.article_ids` order), how many of a query's `terms` it holds."""
+
+    counts: np.ndarray
+    terms: int
 
 
 @dataclass(slots=True)
@@ -88,13 +97,19 @@ class Retriever:
         self.stores = stores
         self.encoder = encoder
         self.vector_index = vectors.read_index(generation.faiss)
-        self.passage_articles = PassageArticles(stores.get().passage_owners())
+        owners = stores.get().passage_owners()
+        self.passage_articles = PassageArticles(owners)
+        self.times = PublicationTimes(owners.passage_ids, owners.article_ids, stores.get().published_dates())
         self._query_cache_size = query_cache_size
         self._query_vectors: LRU[str, np.ndarray] = LRU(query_cache_size)
-        self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
-        self._allowed_lexical: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
+        self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)  # passage mask per filter
+        self._allowed_ids: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
+        self._source_masks: LRU[tuple[str, ...], np.ndarray] = LRU(FILTER_CACHE_SIZE)
         self._reweighting = threading.Lock()
         self._lexical_index = self._open_lexical(bm25_weights)
+        # Where each BM25 document sits among the passage ids: a filter's passage mask becomes the
+        # postings' mask by one gather (the same for any column weights: the documents do not change).
+        self._lexical_positions = _positions(owners.passage_ids, self._lexical_index.doc_ids)
         self._stemmer = lexical.QueryStemmer()
 
     # --- candidates ----------------------------------------------------------------------------
@@ -121,12 +136,50 @@ class Retriever:
 
     def lexical_hits(self, query: str, depth: int, filters: Filters, bm25_weights: BM25Weights) -> Hits:
         index = self.lexical_index(bm25_weights)
-        terms = self._stemmer.terms(" ".join(query_terms(query)[:MAX_QUERY_TERMS]))
+        terms = self.lexical_terms(query)
+        mask = self.allowed_mask(filters)
         allowed = None
-        ids = self.allowed_ids(filters)
-        if ids is not None:
-            allowed = self._allowed_lexical.get(filters, lambda: index.allowed_mask(ids))
+        if mask is not None:
+            at, found = self._lexical_positions
+            allowed = mask[at] & found
         return index.search(terms, depth, allowed)
+
+    def lexical_terms(self, query: str) -> dict[str, int]:
+        """The query's content words as BM25 terms (stemmed by FTS5), each with how often it occurs."""
+        return self._stemmer.terms(" ".join(query_terms(query)[:MAX_QUERY_TERMS]))
+
+    def term_coverage(self, query: str) -> TermCoverage:
+        """How many of the query's distinct BM25 terms each article holds, in any passage (title or text)."""
+        terms = self.lexical_terms(query)
+        index = self._lexical_index  # the postings are the same for any column weights
+        at, found = self._lexical_positions
+        owners = self.times.owners
+        counts = np.zeros(len(self.times.article_ids), dtype=np.int32)
+        for term in terms:
+            term_id = index.term_ids.get(term)
+            if term_id is None:
+                continue
+            docs = index.docs[index.indptr[term_id] : index.indptr[term_id + 1]]
+            holds = np.zeros(len(counts), dtype=bool)
+            holds[owners[at[docs][found[docs]]]] = True
+            counts += holds
+        return TermCoverage(counts, len(terms))
+
+    def best_passages(
+        self, query: str, article_ids: Collection[str], bm25_weights: BM25Weights
+    ) -> dict[str, Candidate]:
+        """Each article's passage BM25 scores highest for `query`; its first passage when none holds a word
+        of it (a match by meaning found beyond the candidates, an article listed for its date)."""
+        times = self.times
+        wanted = np.isin(times.owners, [times.position[a] for a in article_ids])
+        at, found = self._lexical_positions
+        hits = self.lexical_index(bm25_weights).search(self.lexical_terms(query), int(wanted.sum()), wanted[at] & found)
+        best: dict[str, Candidate] = {}
+        for candidate in self.passage_articles.candidates(hits):
+            best.setdefault(candidate.article_id, candidate)
+        for article_id in article_ids:
+            best.setdefault(article_id, Candidate(int(times.first_passages[times.position[article_id]]), article_id))
+        return best
 
     # --- what the retrievers hold ----------------------------------------------------------------
 
@@ -138,12 +191,31 @@ class Retriever:
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The passage ids `filters` allows (None: every passage), cached for repeated filters."""
+        mask = self.allowed_mask(filters)
+        if mask is None:
+            return None
+        return self._allowed_ids.get(filters, lambda: self.times.passage_ids[mask])
+
+    def allowed_mask(self, filters: Filters) -> np.ndarray | None:
+        """Which passages (in passage id order) `filters` allows; None: every passage. Sources are read
+        from the store (once per set of sources), times from memory (search.published)."""
         if not filters.active:
             return None
-        store = self.stores.get()
-        return self._allowed.get(
-            filters, lambda: store.passage_ids_where(filters.sources, filters.date_from, filters.date_to)
-        )
+
+        def compute() -> np.ndarray:
+            mask = self.times.passage_mask(filters.until, filters.date_from, filters.date_to)
+            if filters.sources:
+                mask &= self._source_masks.get(filters.sources, lambda: self._source_mask(filters.sources))
+            return mask
+
+        return self._allowed.get(filters, compute)
+
+    def _source_mask(self, sources: tuple[str, ...]) -> np.ndarray:
+        ids = self.stores.get().passage_ids_where(sources)
+        mask = np.zeros(len(self.times.passage_ids), dtype=bool)
+        at, found = _positions(self.times.passage_ids, ids)
+        mask[at[found]] = True
+        return mask
 
     def lexical_index(self, bm25_weights: BM25Weights) -> lexical.LexicalIndex:
         """The BM25 postings scored with `bm25_weights`: BM25's impacts are computed for one pair of
@@ -161,3 +233,10 @@ class Retriever:
             return lexical.LexicalIndex.load(self.generation.lexical, *weights)
         # A generation written before postings were exported: read them from FTS5 (slower start).
         return lexical.LexicalIndex(lexical.postings(self.stores.get().term_instances()), *weights)
+
+
+def _positions(ordered: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `ids` sits in the ascending `ordered`, and whether it is there at all."""
+    at = np.searchsorted(ordered, ids)
+    at[at >= len(ordered)] = 0
+    return at, (ordered[at] == ids) if len(ordered) else np.zeros(len(ids), dtype=bool)
