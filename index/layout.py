@@ -163,7 +163,12 @@ def publish(index_dir: Path, generation: Generation, manifest: dict[str, Any]) -
     """Make `generation` live: write the manifest to a temp file, fsync, rename over the old one."""
     index_dir = Path(index_dir)
     manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": generation.number}
-    for path in (generation.sqlite, generation.faiss):
+    # Every file the manifest will vouch for is on disk before it does: a power cut must not leave a live
+    # generation with half-written postings.
+    durable = [generation.sqlite, generation.faiss]
+    if generation.lexical.exists():  # generations written before postings were exported have none
+        durable.append(generation.lexical)
+    for path in durable:
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
     _fsync_dir(generation.path)
