@@ -17,6 +17,7 @@ from index.errors import NewsdeskError
 from search.cli_alerts import alerts as alerts_group
 from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json, time_options
 from search.cli_write import WRITE_COMMANDS
+from search.query import MODES
 
 
 def _filter_options(command):
@@ -110,7 +111,7 @@ def _shorten(text: str, limit: int) -> str:
 @click.argument("query")
 @INDEX_OPTION
 @_filter_options
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--passages", default=0, show_default=True, help="More matching passages per article.")
 @time_options
 @JSON_OPTION
@@ -218,7 +219,7 @@ def _print_question_scores(scores) -> None:
     "--mode",
     "modes",
     multiple=True,
-    type=click.Choice(["hybrid", "dense", "lexical"]),
+    type=click.Choice(MODES),
     help="Modes to score (repeatable; default all three). Questions files only.",
 )
 @click.option(
@@ -239,7 +240,7 @@ def eval_command(path, index_dir, modes, use_dates, as_json) -> None:
     records = load_jsonl(path)
     searcher = _open(index_dir)
     if file_kind(records) == "questions":
-        modes = modes or ("hybrid", "dense", "lexical")
+        modes = modes or MODES
         dated = evaluate_questions(searcher, records, modes, dated=True) if use_dates and has_dates(records) else []
         timeless = evaluate_questions(searcher, records, modes)
         if as_json:
