@@ -50,6 +50,16 @@ class InvalidQueryError(NewsdeskError):
     kind = "invalid_query"
 
 
+class InvalidTimeError(InvalidQueryError):
+    """An `as_of` or `when` value in none of the accepted forms; the message names them."""
+
+    def __init__(self, name: str, value: object, forms: str, reason: str = "") -> None:
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"{name}={value!r} is not understood{detail}: use {forms}")
+        self.name = name
+        self.value = value
+
+
 class IndexFormatError(NewsdeskError):
     """The index directory exists but cannot be read (wrong format version, damaged files)."""
 

@@ -196,15 +196,10 @@ class LexicalIndex:
         docs_parts: list[np.ndarray] = []
         impact_parts: list[np.ndarray] = []
         for term, times in sorted(terms.items()):
-            found = []
-            for number, segment in enumerate(self.segments):
-                at = segment.terms.find(term)
-                if at >= 0:
-                    begin, end = int(segment.indptr[at]), int(segment.indptr[at + 1])
-                    found.append((number, begin, end, segment.docs[begin:end] + self.offsets[number]))
+            found = self._postings_of(term)
             if not found:
                 continue
-            frequency = sum(end - begin for _, begin, end, _ in found)
+            frequency = sum(len(docs) for *_, docs in found)
             if self.dead is not None:
                 frequency -= sum(int(self.dead[docs].sum()) for *_, docs in found)
             weight = float(idf(self.documents, frequency)) * times
@@ -227,3 +222,23 @@ class LexicalIndex:
         order = np.lexsort((matched, -scores[matched]))
         best = matched[order]
         return Hits(self.doc_ids[best], scores[best])
+
+    def documents_with(self, term: str) -> np.ndarray:
+        """The documents holding the stemmed `term` in any column (positions into `doc_ids`, ascending),
+        deleted passages left out."""
+        found = self._postings_of(term)
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        docs = np.concatenate([docs for *_, docs in found])
+        return docs if self.dead is None else docs[~self.dead[docs]]
+
+    def _postings_of(self, term: str) -> list[tuple[int, int, int, np.ndarray]]:
+        """Where `term`'s postings are, segment by segment: (segment number, begin, end, its documents as
+        positions into `doc_ids`)."""
+        found = []
+        for number, segment in enumerate(self.segments):
+            at = segment.terms.find(term)
+            if at >= 0:
+                begin, end = int(segment.indptr[at]), int(segment.indptr[at + 1])
+                found.append((number, begin, end, segment.docs[begin:end] + self.offsets[number]))
+        return found

@@ -2,10 +2,13 @@
 as a person reads it (every command that builds prints it with `report_lines`).
 
 Progress is a protocol so index/ needs no progress-bar library; the CLI passes a tqdm-backed one.
+A report may carry sections that stages around the build add (`ReportSection`: following the web, in
+`index.maintenance.SourcesReport`); `report_lines` prints them after the build's own lines.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +37,26 @@ class BuildReport:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def sections(self) -> Sequence[ReportSection]:
+        """Parts of the report added around the build; a plain build has none."""
+        return ()
+
+
+class ReportSection(Protocol):
+    """A part of a build report that something around the build adds (index.web's WebReport)."""
+
+    def lines(self) -> list[str]:
+        """The section as a person reads it, each failure named."""
+        ...
+
+    def named(self) -> set[str]:
+        """The paths (URLs) whose failures `lines` names already: their skips are not listed twice."""
+        ...
+
+    def warnings(self) -> list[str]:
+        """One line per part that failed (a web source), for stderr: what cron mails."""
+        ...
 
 
 class Progress(Protocol):
@@ -64,18 +87,23 @@ def no_progress(label: str, total: int | None) -> Progress:
 
 
 def report_lines(report: BuildReport, index_dir: Path) -> list[str]:
-    """The build report as a person reads it: counts, the index after the build, then each skip and
-    warning by path (the first few; `--json` has them all)."""
+    """The build report as a person reads it: counts, the index after the build, each skip and warning by
+    path (the first few; `--json` has them all), then the report's sections (following the web)."""
     lines = [
         f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"duplicates merged {report.duplicates}, removed {report.removed}, skipped {len(report.skipped)}",
         f"passages {report.passages} ({report.embedded} embedded), articles {report.articles}, "
         f"stories {report.stories}, {report.seconds:.1f} s → {index_dir} (generation {report.generation})",
     ]
-    lines += [f"  skipped {skip['path']}: {skip['reason']}" for skip in report.skipped[:SKIPS_SHOWN]]
-    if len(report.skipped) > SKIPS_SHOWN:
-        lines.append(f"  … and {len(report.skipped) - SKIPS_SHOWN} more (see --json)")
+    sections = report.sections()
+    named = set().union(*(section.named() for section in sections))
+    skipped = [skip for skip in report.skipped if skip["path"] not in named]
+    lines += [f"  skipped {skip['path']}: {skip['reason']}" for skip in skipped[:SKIPS_SHOWN]]
+    if len(skipped) > SKIPS_SHOWN:
+        lines.append(f"  … and {len(skipped) - SKIPS_SHOWN} more (see --json)")
     lines += [f"  warning {note['path']}: {note['warning']}" for note in report.warnings[:WARNINGS_SHOWN]]
     if len(report.warnings) > WARNINGS_SHOWN:
         lines.append(f"  … and {len(report.warnings) - WARNINGS_SHOWN} more warnings (see --json)")
+    for section in sections:
+        lines += section.lines()
     return lines

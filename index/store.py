@@ -345,6 +345,32 @@ class Store:
             "stories": self.db.execute("SELECT count(*) FROM stories WHERE size > 1").fetchone()[0],
         }
 
+    def published_dates(self) -> dict[str, str]:
+        """The `published` value of every dated article, by id: a searcher reads them once and keeps them
+        in memory (search.published), so a per-question `as_of` costs no query."""
+        return dict(self.db.execute("SELECT id, published FROM articles WHERE published IS NOT NULL"))
+
+    def count_by_source(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """How many of `article_ids` each source has ('' for none), most first, then by name."""
+        counts: dict[str, int] = {}
+        for source, count in self._rows_in(
+            "SELECT coalesce(source, ''), count(*) FROM articles WHERE id IN ({keys}) GROUP BY 1",
+            list(dict.fromkeys(article_ids)),
+        ):
+            counts[source] = counts.get(source, 0) + count
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def count_by_day(self, article_ids: Sequence[str]) -> dict[str | None, int]:
+        """How many of `article_ids` were published on each day (YYYY-MM-DD, the date as written; None
+        for the undated ones)."""
+        counts: dict[str | None, int] = {}
+        for day, count in self._rows_in(
+            "SELECT substr(published, 1, 10), count(*) FROM articles WHERE id IN ({keys}) GROUP BY 1",
+            list(dict.fromkeys(article_ids)),
+        ):
+            counts[day] = counts.get(day, 0) + count
+        return counts
+
     # --- writing -------------------------------------------------------------------------------
 
     def add_url(self, article_id: str, canonical: str | None, original: str | None) -> None:

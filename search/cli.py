@@ -14,8 +14,10 @@ from pathlib import Path
 import click
 
 from index.errors import NewsdeskError
-from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json
+from search.cli_alerts import alerts as alerts_group
+from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json, time_options
 from search.cli_write import WRITE_COMMANDS
+from search.query import MODES
 
 
 def _filter_options(command):
@@ -67,6 +69,11 @@ def _print_results(response, as_json: bool) -> None:
         payload = response.as_dict()
         echo_json(payload)
         return
+    if response.time_range:
+        span = f"{response.time_range.start or '…'} to {response.time_range.end or '…'}"
+        click.echo(f"dates: {response.time_range.label} ({span}, from {response.time_range.words!r})")
+    if response.facets:
+        _print_facets(response.facets)
     if not response.results:
         click.echo("no articles match — try other words or fewer filters")
         return
@@ -76,15 +83,23 @@ def _print_results(response, as_json: bool) -> None:
             click.style(f"{rank}. {result.title}", bold=True) + f"  ({result.source or 'unknown source'}, {when})"
         )
         click.echo(f"   {result.url or result.id}")
-        passage = (
-            mark(result.passage, result.highlights, "\x1b[1m", "\x1b[0m")
-            if sys.stdout.isatty()
-            else (mark(result.passage, result.highlights))
+        text, spans = (
+            (result.snippet, result.snippet_highlights) if result.snippet else (result.passage, result.highlights)
         )
-        click.echo(f"   {_shorten(passage, 400)}")
+        shown = mark(text, spans, "\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else mark(text, spans)
+        click.echo(f"   {_shorten(shown, 400)}")
         if result.also:
             click.echo("   also covered by: " + ", ".join(o.source or o.title for o in result.also))
         click.echo(f"   id {result.id}  score {result.score:.4f}")
+
+
+def _print_facets(facets) -> None:
+    undated = f", {facets.undated} undated" if facets.undated else ""
+    click.echo(f"{facets.total} matching articles{undated}; per {facets.interval}:")
+    for bucket in facets.dates:
+        span = bucket.start if bucket.start == bucket.end else f"{bucket.start}…{bucket.end}"
+        click.echo(f"  {span:<22} {bucket.count:>5}")
+    click.echo("outlets: " + ", ".join(f"{s.value or '(none)'} {s.count}" for s in facets.sources))
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -96,14 +111,15 @@ def _shorten(text: str, limit: int) -> str:
 @click.argument("query")
 @INDEX_OPTION
 @_filter_options
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--passages", default=0, show_default=True, help="More matching passages per article.")
+@time_options
 @JSON_OPTION
-def search_command(query, index_dir, k, offset, sources, date_from, date_to, mode, passages, as_json) -> None:
+def search_command(query, index_dir, k, offset, sources, date_from, date_to, mode, passages, as_json, **time) -> None:
     """Search the index with a natural-language question."""
     searcher = _open(index_dir)
     response = searcher.search(
-        query, k=k, offset=offset, mode=mode, filters=_filters(sources, date_from, date_to), passages=passages
+        query, k=k, offset=offset, mode=mode, filters=_filters(sources, date_from, date_to), passages=passages, **time
     )
     _print_results(response, as_json)
 
@@ -187,6 +203,15 @@ def serve_command(index_dir, host, port) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+def _print_question_scores(scores) -> None:
+    click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
+    for s in scores:
+        click.echo(
+            f"{s.mode:<8} {s.recall_at_1:>6.3f} {s.recall_at_5:>6.3f} {s.recall_at_10:>6.3f} "
+            f"{s.mrr_at_10:>7.3f} {s.ndcg_at_10:>8.3f} {s.seconds:>6.1f}"
+        )
+
+
 @main.command("eval")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @INDEX_OPTION
@@ -194,28 +219,42 @@ def serve_command(index_dir, host, port) -> None:
     "--mode",
     "modes",
     multiple=True,
-    type=click.Choice(["hybrid", "dense", "lexical"]),
+    type=click.Choice(MODES),
     help="Modes to score (repeatable; default all three). Questions files only.",
 )
+@click.option(
+    "--no-dates",
+    "use_dates",
+    flag_value=False,
+    default=True,
+    help="Ask every question timeless only, even when the file gives the date each was asked on.",
+)
 @JSON_OPTION
-def eval_command(path, index_dir, modes, as_json) -> None:
-    """Score retrieval on a questions file (question, relevant_urls) or a stories file (headline, urls)."""
-    from search.evaluate import as_dicts, evaluate_questions, evaluate_stories, file_kind, load_jsonl
+def eval_command(path, index_dir, modes, use_dates, as_json) -> None:
+    """Score retrieval on a questions file (question, relevant_urls) or a stories file (headline, urls).
+
+    Questions with a `date` are scored twice: asked on that date (as_of, time words, recency prior) and
+    timeless (as before issue 13); --no-dates scores only the second."""
+    from search.evaluate import as_dicts, evaluate_questions, evaluate_stories, file_kind, has_dates, load_jsonl
 
     records = load_jsonl(path)
     searcher = _open(index_dir)
     if file_kind(records) == "questions":
-        scores = evaluate_questions(searcher, records, modes or ("hybrid", "dense", "lexical"))
+        modes = modes or MODES
+        dated = evaluate_questions(searcher, records, modes, dated=True) if use_dates and has_dates(records) else []
+        timeless = evaluate_questions(searcher, records, modes)
         if as_json:
-            echo_json({"kind": "questions", "file": str(path), "scores": as_dicts(scores)})
+            payload = {"kind": "questions", "file": str(path), "scores": as_dicts(timeless)}
+            if dated:
+                payload["scores_with_dates"] = as_dicts(dated)
+            echo_json(payload)
             return
         click.echo(f"{len(records)} questions from {path}")
-        click.echo(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'nDCG@10':>8} {'s':>6}")
-        for s in scores:
-            click.echo(
-                f"{s.mode:<8} {s.recall_at_1:>6.3f} {s.recall_at_5:>6.3f} {s.recall_at_10:>6.3f} "
-                f"{s.mrr_at_10:>7.3f} {s.ndcg_at_10:>8.3f} {s.seconds:>6.1f}"
-            )
+        if dated:
+            click.echo("\nwith dates: each question asked on its date (as_of, time words, recency prior)")
+            _print_question_scores(dated)
+            click.echo("\nwithout dates: timeless (no as_of, no time words, no recency prior)")
+        _print_question_scores(timeless)
         return
     # A name of its own: the questions branch's `scores` are another type.
     story = evaluate_stories(searcher, records)
@@ -230,6 +269,8 @@ def eval_command(path, index_dir, modes, as_json) -> None:
         f"headline→members recall@10 {story.headline_recall_at_10:.3f}  ({story.seconds:.1f} s)"
     )
 
+
+main.add_command(alerts_group)
 
 if __name__ == "__main__":
     main()

@@ -12,30 +12,14 @@ cron mails it; the hit is kept and delivered by a later check.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from index.layout import default_index_dir
 from search.alerts import Alert, Alerts, AlertSpec, CheckReport, check_index
+from search.cli_options import INDEX_OPTION, JSON_OPTION, echo_json
 from search.searcher import MODES
-
-# The same two options as the other `newsdesk` commands (search/cli.py; search/cli_options.py once merged).
-INDEX_OPTION = click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_index_dir,
-    show_default="var/index or $NEWSDESK_INDEX",
-    help="Index directory.",
-)
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
-
-
-def _echo_json(payload: object) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, default=str))
 
 
 @click.group("alerts")
@@ -74,7 +58,7 @@ def add_command(name, query, sources, date_from, date_to, mode, webhook, index_d
     finally:
         searcher.close()
     if as_json:
-        _echo_json(_alert_dict(alert))
+        echo_json(_alert_dict(alert))
         return
     click.echo(f"alert {alert.name} added: what it finds today is its backlog and is not reported")
     click.echo("new articles on its first page are reported after each update (or `newsdesk alerts check`)")
@@ -87,7 +71,7 @@ def list_command(index_dir, as_json) -> None:
     """The alerts, with their hits and undelivered webhook POSTs."""
     found = Alerts(index_dir).list()
     if as_json:
-        _echo_json({"alerts": [_alert_dict(alert) for alert in found]})
+        echo_json({"alerts": [_alert_dict(alert) for alert in found]})
         return
     if not found:
         click.echo('no alerts — add one with `newsdesk alerts add NAME "query"`')
@@ -110,7 +94,7 @@ def show_command(name, limit, index_dir, as_json) -> None:
     """Alert NAME and its latest hits, most recent first, with each one's webhook delivery."""
     detail = Alerts(index_dir).detail(name, limit)
     if as_json:
-        _echo_json(asdict(detail))
+        echo_json(asdict(detail))
         return
     alert = detail.alert
     click.echo(click.style(alert.name, bold=True) + f"  {alert.query!r}  ({alert.mode}{_filters(alert)})")
@@ -129,7 +113,7 @@ def remove_command(name, index_dir, as_json) -> None:
     """Remove alert NAME and its state (lines already written stay in the lines file)."""
     alert = Alerts(index_dir).remove(name)
     if as_json:
-        _echo_json(_alert_dict(alert))
+        echo_json(_alert_dict(alert))
         return
     click.echo(f"removed alert {alert.name} ({alert.hits} hits reported)")
 
@@ -154,9 +138,9 @@ def check_command(index_dir, lines_file, retry_failed, as_json) -> None:
         Alerts(index_dir).retry_failed()
     report = check_index(index_dir, settings=settings)
     if as_json:
-        _echo_json(report.as_dict())
+        echo_json(report.as_dict())
     else:
-        _print_report(report)
+        print_check_report(report)
     for problem in report.problems:
         click.echo(f"error: alert {problem.alert}, article {problem.article_id}: {problem.error}", err=True)
     for error in report.errors:
@@ -165,7 +149,8 @@ def check_command(index_dir, lines_file, retry_failed, as_json) -> None:
         raise SystemExit(1)
 
 
-def _print_report(report: CheckReport) -> None:
+def print_check_report(report: CheckReport) -> None:
+    """A check as a person reads it (`alerts check`, and `update` after its build): counts, then each new hit."""
     alerts_word = "alert" if report.checked == 1 else "alerts"
     articles_word = "article" if len(report.new) == 1 else "articles"
     click.echo(f"checked {report.checked} {alerts_word}: {len(report.new)} new {articles_word}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from index.encoders import BACKENDS
+from index.errors import NewsdeskError
 from index.layout import default_index_dir
 from index.readers import DEFAULT_MAX_FILE_BYTES
 
@@ -64,6 +66,73 @@ SOURCES_INDEX_OPTION = _index_option(
 def sources_options(command):
     """The options `update` and `rebuild` share, listed in this order by --help."""
     options = (SOURCES_OPTION, SOURCES_INDEX_OPTION, MODEL_OPTION, BACKEND_OPTION, MAX_FILE_OPTION, JSON_OPTION)
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+# --- search: the moment and the time ---
+
+
+def _as_of(ctx, param, value):
+    """--as-of checked as the API checks as_of (the message names the accepted forms)."""
+    from search.moments import parse_as_of
+
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value)
+    except NewsdeskError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _when(ctx, param, value):
+    from search.moments import parse_when
+
+    if value is not None:
+        try:
+            parse_when(value, datetime.now(UTC))
+        except NewsdeskError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def time_options(command):
+    """The options of a search in time: as of when, a window, the order, the recency prior, facets."""
+    from search.query import DEFAULT_RECENCY, RECENCY_PRESETS, SORTS
+
+    options = (
+        click.option(
+            "--as-of",
+            callback=_as_of,
+            metavar="DATE|DATETIME",
+            help="Ask as of this moment: YYYY-MM-DD (the end of that day, UTC) or an ISO datetime; nothing "
+            "published after it is returned, and time words are read relative to it. Default: now.",
+        ),
+        click.option("--when", callback=_when, metavar="24h|7d|30d", help="Only the window ending at --as-of."),
+        click.option(
+            "--sort",
+            type=click.Choice(SORTS),
+            default="relevance",
+            show_default=True,
+            help="newest: the articles that match, newest first.",
+        ),
+        click.option(
+            "--recency",
+            type=click.Choice(RECENCY_PRESETS),
+            default=DEFAULT_RECENCY,
+            show_default=True,
+            help="How much newer articles (before --as-of) are preferred; off: relevance alone.",
+        ),
+        click.option(
+            "--no-time-words",
+            "time_words",
+            flag_value=False,
+            default=True,
+            help="Do not read dates in the question ('last week', 'in March 2020').",
+        ),
+        click.option("--facets", is_flag=True, help="Also count the matching articles per outlet and over time."),
+    )
     for option in reversed(options):
         command = option(command)
     return command

@@ -2,20 +2,27 @@
 
 Each builds under the index's lock, taken before the encoder is loaded, so a second run fails at once;
 `update` and `rebuild` exit 75 (EX_TEMPFAIL) then, for cron. Every build prints its report with
-`index.report.report_lines` and shows progress with the one tqdm bar below.
+`index.report.report_lines` (the web's part included) and shows progress with the one tqdm bar below.
+After every build, outside its lock, the alerts are checked with its encoder (search.alerts).
+
+Exit codes of the commands that build, for cron: 0 when the build succeeded — even if some web sources
+or pages failed, or an alert hit could not be delivered: those are named in the report and, one line
+each, as warnings on stderr (a crontab that sends stdout to a log mails only those); 1 when the build
+failed (nothing published; one line on stderr); 2 bad arguments; 75 another build holds the index.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from index.errors import IndexBusyError
+from index.errors import IndexBusyError, NewsdeskError
 from index.layout import default_index_dir
 from search.cli_options import (
     BACKEND_OPTION,
@@ -29,8 +36,11 @@ from search.cli_options import (
 
 if TYPE_CHECKING:
     from index.encoders import Encoder
-    from index.report import BuildReport
-    from index.sources import Source
+    from index.report import BuildReport, Progress, ProgressFactory
+    from index.sources import SourcesConfig
+    from search.alerts import CheckReport
+
+    Job = Callable[[Encoder, ProgressFactory], BuildReport]
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another build holds the index; try again later
 
@@ -57,23 +67,78 @@ class TqdmProgress:
         self.bar.close()
 
 
-def _build_and_report(
-    index_dir: Path, model: str | None, backend: str | None, as_json: bool, job: Callable[[Encoder], BuildReport]
-) -> None:
-    """Lock the index, load the encoder, run `job` with it and print its report. The lock comes first, so
-    a second run fails at once instead of after loading a model."""
+class StageClock:
+    """The progress factory a command passes to its build: tqdm bars, and the seconds each stage took
+    (reading — fetching and extracting included — and embedding), summed over the build."""
+
+    def __init__(self, bars: ProgressFactory = TqdmProgress) -> None:
+        self._bars = bars
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, label: str, total: int | None) -> Progress:
+        return _TimedStage(self, label, self._bars(label, total))
+
+    def lines(self) -> list[str]:
+        stages = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in self.seconds.items())
+        return [f"time: {stages}"] if stages else []
+
+
+class _TimedStage:
+    def __init__(self, clock: StageClock, label: str, bar: Progress) -> None:
+        self.clock, self.label, self.bar = clock, label, bar
+        self.started = time.perf_counter()
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+        spent = time.perf_counter() - self.started
+        self.clock.seconds[self.label] = round(self.clock.seconds.get(self.label, 0.0) + spent, 2)
+
+
+def _build_and_report(index_dir: Path, model: str | None, backend: str | None, as_json: bool, job: Job) -> None:
+    """Lock the index, load the encoder, run `job` with it and print its report; then, the lock released,
+    check the alerts with the same encoder. The lock comes first, so a second run fails at once instead
+    of after loading a model. Failures the build went past are warnings on stderr (see the module doc)."""
     from index.locking import build_lock
     from index.maintenance import encoder_for
     from index.report import report_lines
 
+    clock = StageClock()
     with build_lock(index_dir):
         encoder = encoder_for(index_dir, model, backend)  # an existing index keeps the encoder it was built with
-        report = job(encoder)
+        report = job(encoder, clock)
+    if not as_json:
+        for line in report_lines(report, index_dir) + clock.lines():
+            click.echo(line)
+    alerts = _check_alerts(index_dir, encoder)
     if as_json:
-        echo_json(report.as_dict())
-        return
-    for line in report_lines(report, index_dir):
-        click.echo(line)
+        echo_json(report.as_dict() | {"time": clock.seconds, "alerts": alerts.as_dict()})
+    elif alerts.checked or alerts.errors:
+        from search.cli_alerts import print_check_report
+
+        print_check_report(alerts)
+    for warning in _warnings(report, alerts):
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _check_alerts(index_dir: Path, encoder: Encoder) -> CheckReport:
+    """Every alert checked on the index just built; a check that cannot run is one error in its report."""
+    from search.alerts import CheckReport, check_index
+
+    try:
+        return check_index(index_dir, encoder=encoder)
+    except NewsdeskError as exc:
+        return CheckReport(errors=[{"alert": "*", "error": f"{exc}; run `newsdesk alerts check` later"}])
+
+
+def _warnings(report: BuildReport, alerts: CheckReport) -> list[str]:
+    """What went wrong without failing the command: each web source with failures, each alert problem."""
+    lines = [line for section in report.sections() for line in section.warnings()]
+    lines += [f"alert {p.alert}, article {p.article_id} not delivered: {p.error}" for p in alerts.problems]
+    lines += [f"alert {error['alert']}: {error['error']}" for error in alerts.errors]
+    return lines
 
 
 @click.command("index")
@@ -87,12 +152,13 @@ def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> Non
     """Index news files or folders into INDEX (adding to what is there)."""
     from index.build import build
 
+    max_bytes = max_file_mb * 2**20
     _build_and_report(
         index_dir,
         model,
         backend,
         as_json,
-        lambda encoder: build(paths, index_dir, encoder, progress=TqdmProgress, max_file_bytes=max_file_mb * 2**20),
+        lambda encoder, progress: build(paths, index_dir, encoder, progress=progress, max_file_bytes=max_bytes),
     )
 
 
@@ -102,16 +168,19 @@ def _from_sources(
     model: str | None,
     backend: str | None,
     as_json: bool,
-    job: Callable[[Sequence[Source], Path, Encoder], BuildReport],
+    job: Callable[..., BuildReport],
 ) -> None:
-    """Run `job(sources, index_dir, encoder)` for a sources file: on the index it names unless `index_dir`
-    is given. For cron, another build holding the index exits 75 (EX_TEMPFAIL), not 1: run it again later."""
+    """Run `job(config, index_dir, encoder, progress=...)` for a sources file: on the index it names unless
+    `index_dir` is given. For cron, another build holding the index exits 75 (EX_TEMPFAIL), not 1: run it
+    again later."""
     from index.sources import load_sources
 
-    config = load_sources(sources_file)
+    config: SourcesConfig = load_sources(sources_file)
     target = index_dir or config.index or default_index_dir()
     try:
-        _build_and_report(target, model, backend, as_json, lambda encoder: job(config.sources, target, encoder))
+        _build_and_report(
+            target, model, backend, as_json, lambda encoder, progress: job(config, target, encoder, progress=progress)
+        )
     except IndexBusyError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BUSY)
@@ -121,11 +190,13 @@ def _from_sources(
 @sources_options
 @click.option("--prune", is_flag=True, help="Also remove articles whose file is gone.")
 def update_command(sources_file, index_dir, model, backend, max_file_mb, as_json, prune) -> None:
-    """Add new and changed articles from the sources file to INDEX; safe from cron while a server runs.
-    Unchanged articles cost nothing. Exits 75 when another build holds the index (run it again later)."""
+    """Add new and changed articles from the sources file to INDEX, following its feeds and sitemaps on the
+    web, then check the alerts; safe from cron while a server runs. Unchanged articles cost nothing.
+    Exits 0 when the build succeeded (failed web sources and undelivered alert hits are warnings on
+    stderr), 1 when it failed, 75 when another build holds the index (run it again later)."""
     from index.maintenance import update
 
-    job = partial(update, prune=prune, progress=TqdmProgress, max_file_bytes=max_file_mb * 2**20)
+    job = partial(update, prune=prune, max_file_bytes=max_file_mb * 2**20)
     _from_sources(sources_file, index_dir, model, backend, as_json, job)
 
 
@@ -133,10 +204,11 @@ def update_command(sources_file, index_dir, model, backend, max_file_mb, as_json
 @sources_options
 def rebuild_command(sources_file, index_dir, model, backend, max_file_mb, as_json) -> None:
     """Rebuild INDEX from the sources file into a new generation (vectors reused, not re-embedded);
-    articles no longer in the sources are gone. Exits 75 when another build holds the index."""
+    articles no longer in the sources are gone. Articles of its web sources are kept (pages are not
+    fetched again); new ones are fetched. Exit codes as for update."""
     from index.maintenance import rebuild
 
-    job = partial(rebuild, progress=TqdmProgress, max_file_bytes=max_file_mb * 2**20)
+    job = partial(rebuild, max_file_bytes=max_file_mb * 2**20)
     _from_sources(sources_file, index_dir, model, backend, as_json, job)
 
 

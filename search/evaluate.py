@@ -1,7 +1,11 @@
 """Retrieval quality on question and story files, measured through the same Searcher users get.
 
 Questions (`question`, `relevant_urls`): recall@1/5/10, MRR@10 and nDCG@10 per mode, an article counting
-as relevant when any of its URLs (or its folded story copies') is a relevant URL.
+as relevant when any of its URLs (or its folded story copies') is a relevant URL. A question with a `date`
+(YYYY-MM-DD or YYYY/MM/DD) can be asked on that day, as a user would have asked it: `as_of` = the end of
+that day, its time words read relative to it, the recency prior at its default. Without (`dated=False`,
+or a question without a date) it is asked timeless: no as_of, no time words, no recency prior — the
+searcher as it ranked before issue 13.
 Stories (`headline`, `urls`): related-article recall@5/@10 over (member, other member) pairs, and
 headline → members recall@10.
 """
@@ -15,9 +19,11 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from index.errors import ArticleNotFoundError, NewsdeskError
-from index.normalize import canonical_url
+from index.normalize import canonical_url, normalize_date
+from search.query import DEFAULT_RECENCY
 from search.results import SearchResult
 from search.searcher import Searcher
 
@@ -26,6 +32,7 @@ from search.searcher import Searcher
 class QuestionScores:
     mode: str
     questions: int
+    dated: bool  # each question asked on its date (else timeless)
     recall_at_1: float
     recall_at_5: float
     recall_at_10: float
@@ -103,12 +110,46 @@ def _ndcg(results: list[SearchResult], relevant: UrlSet, k: int) -> float:
     return gains / ideal if ideal else 0.0
 
 
-def question_ranks(searcher: Searcher, records: list[dict], mode: str) -> tuple[list[int | None], list[float]]:
-    """Per question: the 1-based rank of its first relevant article in the top 10 (None if absent), nDCG@10."""
+def has_dates(records: list[dict]) -> bool:
+    """Whether any question carries the `date` it was asked on."""
+    return any(record.get("date") for record in records)
+
+
+class AskedAt(NamedTuple):
+    """The time arguments of `Searcher.search` a question is asked with."""
+
+    as_of: str | None
+    time_words: bool
+    recency: str
+
+
+TIMELESS = AskedAt(None, False, "off")  # ranked as before as_of existed
+
+
+def asked_on(record: dict) -> AskedAt:
+    """A question asked on its `date` (its time words and the default recency prior relative to it);
+    timeless without one."""
+    if not record.get("date"):
+        return TIMELESS
+    try:
+        day = normalize_date(record["date"])
+    except ValueError as exc:
+        raise NewsdeskError(f"question {record.get('qid') or record['question']!r}: {exc}") from None
+    return AskedAt(day, True, DEFAULT_RECENCY)
+
+
+def question_ranks(
+    searcher: Searcher, records: list[dict], mode: str, dated: bool = False
+) -> tuple[list[int | None], list[float]]:
+    """Per question: the 1-based rank of its first relevant article in the top 10 (None if absent), nDCG@10;
+    each question asked on its date when `dated`, else timeless."""
     ranks, ndcgs = [], []
     for record in records:
         relevant = {canonical_url(u) for u in record["relevant_urls"]}
-        results = searcher.search(record["question"], k=10, mode=mode).results
+        asked = asked_on(record) if dated else TIMELESS
+        results = searcher.search(
+            record["question"], k=10, mode=mode, as_of=asked.as_of, time_words=asked.time_words, recency=asked.recency
+        ).results
         ranks.append(rank_of_relevant(results, relevant))
         ndcgs.append(_ndcg(results, relevant, 10))
     return ranks, ndcgs
@@ -119,16 +160,20 @@ def mean_reciprocal_rank(ranks: Iterable[int | None]) -> float:
     return sum(1 / r for r in ranks if r) / len(ranks) if ranks else 0.0
 
 
-def evaluate_questions(searcher: Searcher, records: list[dict], modes: Iterable[str]) -> list[QuestionScores]:
+def evaluate_questions(
+    searcher: Searcher, records: list[dict], modes: Iterable[str], dated: bool = False
+) -> list[QuestionScores]:
+    """Scores per mode, each question asked on its date when `dated` (else timeless)."""
     scores = []
     for mode in modes:
         started = time.perf_counter()
-        ranks, ndcgs = question_ranks(searcher, records, mode)
+        ranks, ndcgs = question_ranks(searcher, records, mode, dated)
         n = len(records)
         scores.append(
             QuestionScores(
                 mode=mode,
                 questions=n,
+                dated=dated,
                 recall_at_1=round(sum(r is not None and r <= 1 for r in ranks) / n, 4),
                 recall_at_5=round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
                 recall_at_10=round(sum(r is not None for r in ranks) / n, 4),
@@ -169,7 +214,10 @@ def evaluate_stories(searcher: Searcher, records: list[dict]) -> StoryScores:
                 found5 += rank is not None and rank <= 5
                 found10 += rank is not None
         if record.get("headline") and ids:
-            results = searcher.search(record["headline"], k=10).results
+            # Timeless: a story file says nothing of when a headline would be searched for.
+            results = searcher.search(
+                record["headline"], k=10, time_words=TIMELESS.time_words, recency=TIMELESS.recency
+            ).results
             shown = {i for r in results for i in (r.id, *(c.id for c in r.also))}
             headline_total += len(ids)
             headline_hits += len(shown & set(ids))

@@ -16,7 +16,18 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from index.errors import InvalidQueryError
+from index.errors import InvalidTimeError
+
+__all__ = [
+    "AS_OF_FORMS",
+    "WHEN_FORMS",
+    "InvalidTimeError",
+    "TimeRange",
+    "TimeWindow",
+    "parse_as_of",
+    "parse_when",
+    "window_before",
+]
 
 AS_OF_FORMS = "YYYY-MM-DD (the end of that day, UTC) or an ISO 8601 datetime like 2020-03-13T18:30:00Z (no zone = UTC)"
 WHEN_FORMS = "<n>h, <n>d or <n>w, such as 24h, 7d or 30d (from 1h up to 3650d)"
@@ -28,16 +39,6 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?
 _WHEN = re.compile(r"(\d{1,6})\s*([hdw])", re.IGNORECASE)
 _WHEN_UNITS = {"h": "hour", "d": "day", "w": "week"}
 _HOURS = {"hour": 1, "day": 24, "week": 24 * 7}
-
-
-class InvalidTimeError(InvalidQueryError):
-    """An `as_of` or `when` value in none of the accepted forms; the message names them."""
-
-    def __init__(self, name: str, value: object, forms: str, reason: str = "") -> None:
-        detail = f" ({reason})" if reason else ""
-        super().__init__(f"{name}={value!r} is not understood{detail}: use {forms}")
-        self.name = name
-        self.value = value
 
 
 @dataclass(frozen=True, slots=True)

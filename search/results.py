@@ -4,8 +4,12 @@ they are made from stored articles and passages."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Literal
 
 from index.model import Passage, StoredArticle
+from search.facets import Facets
+from search.snippets import snippet
 
 
 @dataclass(slots=True)
@@ -46,9 +50,33 @@ class SearchResult:
     story_id: str | None = None
     also: list[OtherCopy] = field(default_factory=list)
     more_passages: list[PassageHit] = field(default_factory=list)
+    # The sentences of the passage that match best, about 300 characters (search.snippets), and the query
+    # words in it; `passage` and `highlights` stay, for the whole passage on demand.
+    snippet: str = ""
+    snippet_highlights: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(slots=True)
+class AppliedRange:
+    """The calendar days a search was restricted to (inclusive, YYYY-MM-DD; None = open), from the
+    question's time words or from `when`, with the exact words it came from and a short label for a chip."""
+
+    start: str | None
+    end: str | None
+    words: str
+    label: str
+    origin: Literal["question", "when"]
+
+    @property
+    def first_day(self) -> date | None:
+        return date.fromisoformat(self.start) if self.start else None
+
+    @property
+    def last_day(self) -> date | None:
+        return date.fromisoformat(self.end) if self.end else None
 
 
 @dataclass(slots=True)
@@ -59,6 +87,11 @@ class SearchResponse:
     k: int
     results: list[SearchResult]
     has_more: bool = False
+    as_of: str | None = None  # the moment the search was asked at, ISO 8601 in UTC
+    sort: str = "relevance"
+    recency: str = "off"
+    time_range: AppliedRange | None = None
+    facets: Facets | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -111,7 +144,9 @@ def search_result(
     highlights: list[tuple[int, int]],
     more: list[PassageHit],
 ) -> SearchResult:
-    """A result: the article, its best passage, and the other outlets' copies folded into it."""
+    """A result: the article, its best passage and the snippet of it, and the other outlets' copies
+    folded into it."""
+    shown = snippet(top.text, highlights)
     return SearchResult(
         id=article.id,
         title=article.title,
@@ -127,6 +162,8 @@ def search_result(
         story_id=article.story_id,
         also=[other_copy(c) for c in copies],
         more_passages=more,
+        snippet=shown.text,
+        snippet_highlights=shown.highlights,
     )
 
 

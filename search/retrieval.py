@@ -23,6 +23,7 @@ from search.candidates import Candidate, PassageArticles
 from search.fusion import Fused
 from search.grouping import StoryGroup
 from search.highlight import query_terms
+from search.published import PublicationTimes
 from search.query import Filters
 
 MAX_QUERY_TERMS = 32  # words of a query given to BM25; a pasted paragraph would otherwise score every passage
@@ -49,6 +50,14 @@ class Candidates:
             [c for c in self.lexical if c.article_id not in article_ids],
             self.exhausted,
         )
+
+
+@dataclass(slots=True, frozen=True)
+class TermCoverage:
+    """Per article (in `PublicationTimes.article_keys` order), how many of a query's `terms` it holds."""
+
+    counts: np.ndarray
+    terms: int
 
 
 @dataclass(slots=True)
@@ -82,11 +91,16 @@ class Retriever:
         self.encoder = encoder
         self.vector_index = snapshot.vectors
         self.passage_articles = PassageArticles(snapshot.passage_ids, snapshot.passage_articles)
+        self.times = PublicationTimes(
+            snapshot.passage_ids, snapshot.passage_articles, snapshot.store.published_dates(), snapshot.dead_mask()
+        )
         self._query_cache_size = query_cache_size
         self._query_vectors: LRU[str, np.ndarray] = LRU(query_cache_size)
-        self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
-        self._allowed_lexical: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
+        self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)  # passage mask per filter
+        self._allowed_ids: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
+        self._source_masks: LRU[tuple[str, ...], np.ndarray] = LRU(FILTER_CACHE_SIZE)
         self._reweighting = threading.Lock()
+        # Its documents are the passage map's positions, in order: a passage mask is a document mask.
         self._lexical_index = self._open_lexical(bm25_weights)
         self._stemmer = lexical.QueryStemmer()
 
@@ -113,13 +127,44 @@ class Retriever:
         return vectors.search(self.vector_index, vector, depth, self.allowed_ids(filters))
 
     def lexical_hits(self, query: str, depth: int, filters: Filters, bm25_weights: BM25Weights) -> Hits:
-        index = self.lexical_index(bm25_weights)
-        terms = self._stemmer.terms(" ".join(query_terms(query)[:MAX_QUERY_TERMS]))
-        allowed = None
-        ids = self.allowed_ids(filters)
-        if ids is not None:
-            allowed = self._allowed_lexical.get(filters, lambda: index.allowed_mask(ids))
-        return index.search(terms, depth, allowed)
+        return self.lexical_index(bm25_weights).search(self.lexical_terms(query), depth, self.allowed_mask(filters))
+
+    def lexical_terms(self, query: str) -> dict[str, int]:
+        """The query's content words as BM25 terms (stemmed by FTS5), each with how often it occurs."""
+        return self._stemmer.terms(" ".join(query_terms(query)[:MAX_QUERY_TERMS]))
+
+    def term_coverage(self, query: str) -> TermCoverage:
+        """How many of the query's distinct BM25 terms each article holds, in any passage (title or text)."""
+        terms = self.lexical_terms(query)
+        index = self._lexical_index  # the postings are the same for any column weights
+        owners = self.times.owners
+        counts = np.zeros(len(self.times.article_keys), dtype=np.int32)
+        for term in terms:
+            docs = index.documents_with(term)  # over every segment, deleted passages left out
+            if not len(docs):
+                continue
+            holds = np.zeros(len(counts), dtype=bool)
+            holds[owners[docs]] = True
+            counts += holds
+        return TermCoverage(counts, len(terms))
+
+    def best_passages(
+        self, query: str, article_ids: Collection[str], bm25_weights: BM25Weights
+    ) -> dict[str, Candidate]:
+        """Each article's passage BM25 scores highest for `query`; its first passage when none holds a word
+        of it (a match by meaning found beyond the candidates, an article listed for its date)."""
+        times = self.times
+        article_ids = list(article_ids)
+        positions = times.positions(article_ids)
+        wanted = np.isin(times.owners, positions[positions >= 0]) & times.live
+        hits = self.lexical_index(bm25_weights).search(self.lexical_terms(query), int(wanted.sum()), wanted)
+        best: dict[str, Candidate] = {}
+        for candidate in self.passage_articles.candidates(hits):
+            best.setdefault(candidate.article_id, candidate)
+        for article_id, at in zip(article_ids, positions.tolist(), strict=True):
+            if at >= 0:
+                best.setdefault(article_id, Candidate(int(times.first_passages[at]), article_id))
+        return best
 
     # --- what the retrievers hold ----------------------------------------------------------------
 
@@ -130,13 +175,32 @@ class Retriever:
         self._query_vectors = LRU(self._query_cache_size)
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
-        """The passage ids `filters` allows (None: every passage), cached for repeated filters."""
+        """The passage ids `filters` allows (None: every live passage), cached for repeated filters."""
+        mask = self.allowed_mask(filters)
+        if mask is None:
+            return None
+        return self._allowed_ids.get(filters, lambda: self.times.passage_ids[mask])
+
+    def allowed_mask(self, filters: Filters) -> np.ndarray | None:
+        """Which passages (in passage id order) `filters` allows; None: every live passage. Sources are read
+        from the store (once per set of sources), times from memory (search.published)."""
         if not filters.active:
             return None
-        store = self.snapshot.store
-        return self._allowed.get(
-            filters, lambda: store.passage_ids_where(filters.sources, filters.date_from, filters.date_to)
-        )
+
+        def compute() -> np.ndarray:
+            mask = self.times.passage_mask(filters.until, filters.date_from, filters.date_to)
+            if filters.sources:
+                mask &= self._source_masks.get(filters.sources, lambda: self._source_mask(filters.sources))
+            return mask
+
+        return self._allowed.get(filters, compute)
+
+    def _source_mask(self, sources: tuple[str, ...]) -> np.ndarray:
+        ids = self.snapshot.store.passage_ids_where(sources)
+        mask = np.zeros(len(self.times.passage_ids), dtype=bool)
+        at, found = _positions(self.times.passage_ids, ids)
+        mask[at[found]] = True
+        return mask
 
     def lexical_index(self, bm25_weights: BM25Weights) -> lexical.LexicalIndex:
         """The BM25 postings scored with `bm25_weights`: BM25's impacts are computed for one pair of
@@ -151,3 +215,10 @@ class Retriever:
 
     def _open_lexical(self, weights: BM25Weights) -> lexical.LexicalIndex:
         return self.snapshot.lexical(*weights)
+
+
+def _positions(ordered: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `ids` sits in the ascending `ordered`, and whether it is there at all."""
+    at = np.searchsorted(ordered, ids)
+    at[at >= len(ordered)] = 0
+    return at, (ordered[at] == ids) if len(ordered) else np.zeros(len(ids), dtype=bool)

@@ -7,6 +7,7 @@ FAISS and BM25, filters inside, the deepening loop), `fusion` (weighted reciproc
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,20 @@ from index.model import StoredArticle
 from index.snapshot import Snapshot
 from index.store import Store
 from index.vectors import VectorSet
-from search.fusion import Fused, FusionWeights, fuse, more_passages
+from search import time_points
+from search.facets import Facets, count_facets
+from search.fusion import ArticleScore, Fused, FusionWeights, fuse, more_passages
 from search.grouping import StoryGroup, fold_stories
 from search.highlight import highlight_spans, query_terms
-from search.query import MODES, Filters, check_mode, check_page, clean_query
+from search.matches import Matches, MatchRule, find_matches
+from search.published import PublicationTimes
+from search.query import DEFAULT_RECENCY, MODES, Filters, check_choices, check_page, clean_query
+from search.recency import recency_preset
+from search.recent import Prior, candidates_in_time, prior_over
 from search.results import ArticleView, PassageHit, SearchResponse, SearchResult, Stats, article_view, search_result
 from search.retrieval import BM25Weights, Candidates, Ranking, Retriever, deepen
 from search.settings import Settings
+from search.time_scope import TimeScope, resolve_time
 
 __all__ = ["MODES", "Filters", "Searcher"]
 
@@ -57,6 +65,7 @@ class Searcher:
             if encoder is None:
                 encoder = load_encoder(built["name"], built.get("backend", "torch"))
             check_encoder(snapshot.manifest, encoder)
+            time_points.warm_up()  # dateparser's data, loaded now rather than on the first question naming a day
             return cls(index_dir, snapshot, encoder, settings)
         except BaseException:
             snapshot.close()
@@ -70,6 +79,11 @@ class Searcher:
     def store(self) -> Store:
         """The read-only connection to the store, in this searcher's snapshot (shared by its threads)."""
         return self.snapshot.store
+
+    @property
+    def times(self) -> PublicationTimes:
+        """When each article was published (read once at open), for the time features."""
+        return self.retriever.times
 
     @property
     def vector_index(self) -> VectorSet:
@@ -92,34 +106,89 @@ class Searcher:
         mode: str = "hybrid",
         filters: Filters | None = None,
         passages: int = 0,
+        *,
+        as_of: datetime | date | str | None = None,
+        when: str | None = None,
+        sort: str = "relevance",
+        recency: str = DEFAULT_RECENCY,
+        time_words: bool = True,
+        facets: bool = False,
     ) -> SearchResponse:
-        """Articles answering `query`, best first, each with its best passage; `passages` more on request."""
+        """Articles answering `query`, best first, each with its best passage; `passages` more on request.
+
+        `as_of` is when the question is asked (an aware datetime, a date, or a string `moments.parse_as_of`
+        takes; default now): set, nothing published after it is returned. `when` ("7d") restricts the
+        search to a window ending at as_of; without it the question's time words do ("last week"), unless
+        `time_words` is False (search.time_scope). `recency` (off, mild, default, strong) says how much newer
+        articles are preferred, relative to as_of (search.recent, search.recency). `sort="newest"` lists
+        the articles that match the question (search.matches) newest first; `facets` counts them per outlet
+        and over time."""
         settings = self.settings
         query = clean_query(query, settings)
         check_page(k, offset, passages, settings)
-        check_mode(mode)
-        filters = filters or Filters()
+        check_choices(mode, sort, recency)
+        scope = resolve_time(query, as_of, when, time_words)
+        cuts = self.times.cuts(scope.as_of)
+        asked = filters or Filters()
+        filters = scope.narrow(asked, cuts)
         weights = FusionWeights.for_mode(mode, settings.dense_weight, settings.lexical_weight, settings.rrf_k)
         bm25_weights = self._bm25_weights()
+        listing = sort == "newest" or not scope.query  # nothing but time words: the range's articles, newest first
+        matches = None
+        if listing or facets:
+            # Facets count outside the outlet and date filters too (Facets says why): match under the
+            # time alone, then keep what each use allows.
+            rule = MatchRule.for_mode(mode, settings.match_cosine, settings.match_terms)
+            matched_in = scope.narrow(Filters(), cuts) if facets else filters
+            matches = find_matches(self.retriever, scope.query, matched_in, rule, weights, bm25_weights)
+        if listing and matches is not None:
+            newest = self.times.newest_first(matches.within(self.retriever, filters))
+            groups = self._fold([ArticleScore(a, matches.score(a)) for a in newest])
+            fused, candidates = matches.fused, matches.candidates
+        else:
+            # The recency prior, and the recent pass that makes the articles just before as_of candidates.
+            prior = prior_over(recency_preset(recency), self.times, scope.as_of)
+            recent_as_of = scope.as_of if prior is not None else None
 
-        def rank(depth: int) -> Ranking:
-            return self._rank(self.retriever.candidates(query, mode, depth, filters, bm25_weights), weights)
+            def rank(depth: int) -> Ranking:
+                found = candidates_in_time(
+                    self.retriever, scope.query, mode, depth, filters, bm25_weights, recent_as_of
+                )
+                return self._rank(found, weights, prior)
 
-        needed = offset + k + 1  # one extra tells whether there is a next page
-        ranking = deepen(max(settings.depth, needed * 3), needed, rank)
-        page = ranking.groups[offset : offset + k]
+            needed = offset + k + 1  # one extra tells whether there is a next page
+            ranking = deepen(max(settings.depth, needed * 3), needed, rank)
+            groups, fused, candidates = ranking.groups, ranking.fused, ranking.candidates
+        page = groups[offset : offset + k]
+        if listing:  # a match beyond the candidates, or an article listed for its date: find its passage
+            missing = [group.lead.article_id for group in page if group.lead.article_id not in fused.best]
+            fused.best.update(self.retriever.best_passages(scope.query, missing, bm25_weights) if missing else {})
         extras: dict[str, list[int]] = {}
         if passages:
-            candidates = (*ranking.candidates.dense, *ranking.candidates.lexical)
-            extras = more_passages(ranking.fused, candidates, {group.lead.article_id for group in page}, passages)
+            leads = {group.lead.article_id for group in page}
+            extras = more_passages(fused, (*candidates.dense, *candidates.lexical), leads, passages)
         return SearchResponse(
             query=query,
             mode=mode,
             offset=offset,
             k=k,
-            results=self._results(page, ranking.fused, query_terms(query), extras),
-            has_more=len(ranking.groups) > offset + k,
+            results=self._results(page, fused, query_terms(scope.query), extras),
+            has_more=len(groups) > offset + k,
+            as_of=scope.as_of.isoformat(),
+            sort=sort,
+            recency=recency,
+            time_range=scope.time_range,
+            facets=self._facets(matches, scope, asked, cuts) if matches is not None and facets else None,
         )
+
+    def _facets(self, matches: Matches, scope: TimeScope, asked: Filters, cuts: bool) -> Facets:
+        """Counts of the matching articles (matched under the time alone): the dates under every filter but
+        the asked dates, the outlets under every filter but the asked outlets."""
+        by_date = matches.within(self.retriever, scope.narrow(Filters(sources=asked.sources), cuts))
+        by_source = matches.within(
+            self.retriever, scope.narrow(Filters(date_from=asked.date_from, date_to=asked.date_to), cuts)
+        )
+        return count_facets(self.store, by_date, by_source)
 
     def related(self, id_or_url: str, k: int = 10, offset: int = 0, filters: Filters | None = None) -> SearchResponse:
         """Articles nearest to one article by its passages' vectors; itself and its story copies excluded."""
@@ -151,10 +220,17 @@ class Searcher:
             has_more=len(ranking.groups) > offset + k,
         )
 
-    def _rank(self, candidates: Candidates, weights: FusionWeights) -> Ranking:
+    def _rank(self, candidates: Candidates, weights: FusionWeights, prior: Prior | None = None) -> Ranking:
+        """Candidates fused into articles, re-scored by `prior` (the recency prior, relative to as_of: the one
+        place it applies, after fusion and before story folding), then folded into results."""
         fused = fuse(candidates.dense, candidates.lexical, weights)
-        stories = self.store.story_ids([article.article_id for article in fused.articles])
-        return Ranking(candidates, fused, fold_stories(fused.articles, stories))
+        if prior is not None:
+            fused.articles = prior(fused.articles)
+        return Ranking(candidates, fused, self._fold(fused.articles))
+
+    def _fold(self, articles: list[ArticleScore]) -> list[StoryGroup]:
+        """Ranked articles into results: the copies of one story folded under its first-ranked article."""
+        return fold_stories(articles, self.store.story_ids([article.article_id for article in articles]))
 
     def _results(
         self, page: list[StoryGroup], fused: Fused, terms: list[str], extras: dict[str, list[int]]

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     bm25_title_weight: float = 1.0
     bm25_text_weight: float = 1.0
     query_cache_size: int = 1024
+    # What matches a question, for sort=newest and facets (search.matches, measured there): a passage at
+    # this cosine or closer, or this share of the question's content words in the article.
+    match_cosine: float = 0.5
+    match_terms: float = 0.6
 
     # Request limits.
     max_query_chars: int = 500
@@ -47,3 +51,6 @@ class Settings(BaseSettings):
 
     # Alerts: the JSON-lines file every hit is appended to (default: alerts.jsonl in the index directory).
     alerts_file: Path | None = None
+    # Check the alerts after each POST /api/articles (in the background, once the answer is sent). Off for
+    # an app whose writes must not reach webhooks (the fuzz test's), or when cron's `update` checks them.
+    alerts_after_write: bool = True

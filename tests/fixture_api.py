@@ -1,17 +1,20 @@
 """A small real HTTP app that serves the page (web/) and answers /api/search as docs/API-13 describes it.
 
-The page's time features (as_of, when, sort, time words, facets, snippets) are coded against the issue-13
-API contract before the searcher implements it. This app answers that contract from a handful of article
-records, with the project's own time-word parser, highlighting and snippets, so the browser tests drive
-a real server over loopback rather than intercepting requests.
+The page's time features (as_of, when, sort, time words, facets, snippets) were coded against the issue-13
+API contract before the searcher implemented it. This app answers that contract from a handful of article
+records, with the project's own time-word parser, highlighting and snippets. The browser tests of the time
+features now drive the real app over an index of `ARTICLES` (tests/test_web.py, `time_site`); this one
+stays for what depends on the page alone: its wording of dates, and its fallback for a server that sends
+no snippets (`WITHOUT_SNIPPET`).
 
-`ARTICLES` are ordinary article records (title, text, url, source, date): switching a test to the real app
-is indexing them (`index.build.build([write_jsonl(path, ARTICLES)], ...)`) and serving that index instead.
-Matching is plain: an article matches when it holds a content word of the question (after its time words).
+`ARTICLES` are ordinary article records (title, text, url, source, date), distinct enough that the real
+build keeps them apart. Matching here is plain: an article matches when it holds a content word of the
+question (after its time words); the real app's rule is search.matches'.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,12 +39,18 @@ _FILLER = [
     "Broadcasters said they were reviewing their schedules and would replace live games with archive matches.",
     "Several team owners held a call on the evening before the announcement to discuss the season.",
     "Health authorities asked people to keep their distance and to wash their hands often.",
+    "Ticket offices at the grounds stayed closed while staff answered questions by phone.",
+    "Local businesses near the grounds said the loss of match days would hurt them badly.",
 ]
+# Each article takes a different three filler sentences (no two articles share all three).
+_FILLER_PICKS = list(itertools.combinations(range(len(_FILLER)), 3))
 
 
 def _article(n: int, title: str, lead: str, source: str, day: str | None) -> dict:
-    filler = _FILLER[n % len(_FILLER) :] + _FILLER[: n % len(_FILLER)]
-    text = " ".join([filler[0], filler[1], lead, filler[2], filler[3], filler[4]])
+    # Long enough to be cut to a snippet, and different enough that the real build does not take the
+    # articles for copies of one story (index.dedupe folds articles sharing most of their text).
+    first, second, third = (_FILLER[i] for i in _FILLER_PICKS[n * 3 % len(_FILLER_PICKS)])
+    text = " ".join([first, second, lead, third, f"This report, number {n} of the day, will be updated."])
     record = {"title": title, "text": text, "url": f"https://news.example/{n:02d}", "source": source}
     if day:
         record["date"] = day

@@ -131,12 +131,11 @@ def test_api_reads_alerts_freely_and_writes_them_with_the_token(index_dir, encod
         assert "s3cret" not in json.dumps(listed)  # a webhook's path may hold its secret: not shown to readers
         assert client.get("/api/alerts/tram").json()["hits"] == []
 
-        # A write through the API, then the check the write route runs after it (on the new generation).
+        # A write through the API: once answered, the route checks the alerts on the new generation.
         written = client.post("/api/articles", json=[NEW_TRAM], headers=AUTH)
         assert written.status_code == 200 and written.json()["added"] == 1
-        report = check_alerts(app.state.holder, app.state.settings)
-        assert [hit.url for hit in report.new] == [NEW_TRAM["url"]]
         assert [line["url"] for line in hook.delivered] == [NEW_TRAM["url"]]
+        assert check_alerts(app.state.holder, app.state.settings).new == []  # reported once
         shown = client.get("/api/alerts/tram", params={"hits": 5}).json()
         assert shown["alert"]["hits"] == 1 and shown["alert"]["undelivered"] == 0
         assert [(h["url"], h["webhook"]) for h in shown["hits"]] == [(NEW_TRAM["url"], "delivered")]
@@ -146,6 +145,18 @@ def test_api_reads_alerts_freely_and_writes_them_with_the_token(index_dir, encod
         missing = client.get("/api/alerts/tram")
         assert missing.status_code == 404 and "newsdesk alerts list" in missing.json()["error"]["message"]
         assert client.delete("/api/alerts/tram", headers=AUTH).status_code == 404
+
+
+def test_writes_leave_alerts_alone_when_alerts_after_write_is_off(index_dir, encoder):
+    with Receiver() as hook:
+        searcher = Searcher.open(index_dir, encoder=encoder)
+        Alerts(index_dir).add(AlertSpec("tram", TRAM_QUERY, webhook=hook.url), searcher)
+        searcher.close()
+        app = create_app(Settings(index=index_dir, write_token=TOKEN, alerts_after_write=False))
+        with TestClient(app) as client:
+            assert client.post("/api/articles", json=[NEW_TRAM], headers=AUTH).json()["added"] == 1
+        assert hook.requests == [] and not (index_dir / "alerts.jsonl").exists()
+        assert [hit.url for hit in check(index_dir, encoder).new] == [NEW_TRAM["url"]]  # owed to the next check
 
 
 def test_without_a_write_token_alerts_are_read_only(index_dir):
@@ -159,7 +170,7 @@ def test_without_a_write_token_alerts_are_read_only(index_dir):
 
 
 def test_cli_group_adds_lists_checks_and_removes(index_dir, encoder, tmp_path):
-    main.add_command(alerts_group)  # as search/cli.py attaches it
+    assert main.get_command(None, "alerts") is alerts_group  # attached by search/cli.py
     runner = CliRunner()
 
     def newsdesk(*args: str):

@@ -95,3 +95,18 @@ def test_one_snapshot_connection_serves_many_threads_alike(store):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: reads(), range(200)))
     assert all(result == expected for result in results)
+
+
+def test_time_reads_publication_dates_and_counts_over_chunked_ids(store):
+    by_url = _ids_by_url(store)
+    ids = [by_url[a["url"]] for a in ARTICLES]
+    assert store.published_dates() == {ids[0]: "2026-01-05", ids[1]: "2026-01-06T22:15:00-05:00", ids[2]: "2026-01-07"}
+    unknown = [f"missing-{i}" for i in range(2 * IN_CHUNK)]
+    many = [*unknown[:IN_CHUNK], ids[0], *unknown[IN_CHUNK:], *ids[1:], ids[0]]  # a repeat counts once
+    assert list(store.count_by_source(many).items()) == [
+        ("Harbor Times", 2),
+        ("Valley Courier", 1),
+        ("nobody.example", 1),
+    ]
+    assert store.count_by_day(many) == {"2026-01-05": 1, "2026-01-06": 1, "2026-01-07": 1, None: 1}
+    assert store.count_by_source([]) == {} and store.count_by_day([]) == {}

@@ -1,9 +1,11 @@
 """The search page in headless Chromium, against real servers on loopback.
 
 One browser and one tab serve the whole module; each server (sample index, injection index,
-missing index) runs uvicorn in a background thread on a free localhost port. The time features of
-issue 13 (as_of, sort, time chips, coverage facets, snippets) run against tests/fixture_api.py, a real
-server answering by the issue-13 API contract, until the searcher implements it.
+missing index, the league index of the time features) runs uvicorn in a background thread on a free
+localhost port. The time features of issue 13 (as_of, sort, time chips, coverage facets, snippets) run
+against the real app over an index of tests/fixture_api.ARTICLES; the page's wording of dates, its
+fallback for a server without snippets and hostile snippets run against tests/fixture_api.py, a small
+server answering by the issue-13 API contract from the same articles.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from search.api import create_app
 from search.live import serve_in_background
 from search.settings import Settings
 from tests.conftest import write_jsonl
-from tests.fixture_api import create_fixture_app
+from tests.fixture_api import ARTICLES, create_fixture_app
 
 pytestmark = pytest.mark.browser
 
@@ -80,12 +82,19 @@ def site(sample_index) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def injection_site(tmp_path_factory, encoder) -> Iterator[str]:
-    corpus = write_jsonl(tmp_path_factory.mktemp("injection") / "hostile.jsonl", INJECTION_RECORDS)
-    index_dir = tmp_path_factory.mktemp("injection-index")
+@contextmanager
+def serve_records(tmp_path_factory, encoder, name: str, records: list[dict]) -> Iterator[str]:
+    """The API app over a new index of `records` (built with the real model), for the duration of the block."""
+    corpus = write_jsonl(tmp_path_factory.mktemp(name) / f"{name}.jsonl", records)
+    index_dir = tmp_path_factory.mktemp(f"{name}-index")
     build([corpus], index_dir, encoder)
     with serve(index_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def injection_site(tmp_path_factory, encoder) -> Iterator[str]:
+    with serve_records(tmp_path_factory, encoder, "injection", INJECTION_RECORDS) as base:
         yield base
 
 
@@ -428,16 +437,23 @@ def test_phone_width_has_no_sideways_scroll_and_every_field_is_labelled(fresh, s
 
 
 # --- time, coverage and snippets (issue 13) ----------------------------------------------------
-# These drive tests/fixture_api.py, a real loopback server answering by the issue-13 contract from
-# fixture_api.ARTICLES. Every expectation is read from the API's own answers (or is what a reader sees),
-# so a test moves to the real app by giving it a site that serves an index of those articles.
+# `time_site` is the real app over an index of fixture_api.ARTICLES (a league's season in March 2020);
+# `contract_site` is tests/fixture_api.py answering by the issue-13 contract from the same articles, for
+# what depends on the page alone. Expectations are read from the API's own answers (or are what a
+# reader sees).
 
 TIME_QUESTION = "which league had a player test positive this week?"
 AS_OF = "2020-03-13"
 
 
 @pytest.fixture(scope="module")
-def time_site() -> Iterator[str]:
+def time_site(tmp_path_factory, encoder) -> Iterator[str]:
+    with serve_records(tmp_path_factory, encoder, "league", ARTICLES) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def contract_site() -> Iterator[str]:
     with serve_in_background(create_fixture_app()) as base:
         yield base
 
@@ -529,15 +545,15 @@ def test_as_of_is_a_date_under_the_filters_sent_kept_and_shown(fresh, time_site)
     assert "as_of" not in sent and fresh.locator("#as-of").input_value() == ""
 
 
-def test_dates_read_as_time_ago_with_the_full_date_on_hover(fresh, time_site):
-    open_search(fresh, time_site, q="league player", as_of=AS_OF, sort="newest")
+def test_dates_read_as_time_ago_with_the_full_date_on_hover(fresh, contract_site):
+    open_search(fresh, contract_site, q="league player", as_of=AS_OF, sort="newest")
     shown = dates_shown(fresh)
     assert shown["2020-03-13"] == ("today", "13 Mar 2020")
     assert shown["2020-03-12"] == ("yesterday", "12 Mar 2020")
     assert shown["2020-03-10"] == ("3 days ago", "10 Mar 2020")
     assert shown["2020-02-27"] == ("2 weeks ago", "27 Feb 2020")
 
-    open_search(fresh, time_site, q="league player", sort="newest")  # no as_of: relative to today
+    open_search(fresh, contract_site, q="league player", sort="newest")  # no as_of: relative to today
     years = math.floor((date.today() - date(2020, 3, 13)).days / 365.25)
     assert dates_shown(fresh)["2020-03-13"] == (f"{years} year{'s' * (years != 1)} ago", "13 Mar 2020")
 
@@ -561,7 +577,11 @@ def test_a_result_shows_its_snippet_and_the_full_passage_on_demand(fresh, time_s
     item.locator(".passage-button").click()
     assert short.is_visible() and whole.is_hidden()
 
-    # Today's server sends no snippet: the passage is shown as before, with nothing to unfold.
+
+def test_a_result_without_a_snippet_shows_its_passage(fresh, contract_site):
+    # A server from before issue 13 sends no snippet: the passage is shown as before, nothing to unfold.
+    open_search(fresh, contract_site, q=TIME_QUESTION, as_of=AS_OF)
+    results = api(contract_site, "/api/search", q=TIME_QUESTION, as_of=AS_OF, k=10)["results"]
     bare = next(r for r in results if "snippet" not in r)
     bare_item = fresh.locator(f'.result[data-id="{bare["id"]}"]')
     assert bare_item.locator(".result-passage").is_visible()
@@ -569,8 +589,11 @@ def test_a_result_shows_its_snippet_and_the_full_passage_on_demand(fresh, time_s
 
 
 def test_coverage_timeline_has_a_bar_per_bucket_and_a_bar_narrows_the_dates(fresh, time_site):
-    open_search(fresh, time_site, q="league player", as_of=AS_OF)
-    buckets = api(time_site, "/api/search", q="league player", as_of=AS_OF, k=10, facets="true")["facets"]["dates"]
+    # Without as_of the matches run from 10 Feb to 20 Mar: past a month, so one bar per week.
+    open_search(fresh, time_site, q="league player")
+    facets = api(time_site, "/api/search", q="league player", k=10, facets="true")["facets"]
+    buckets = facets["dates"]
+    assert facets["interval"] == "week"
     assert len(buckets) >= 3 and any(b["count"] == 0 for b in buckets), "the fixture needs an empty bucket"
     bars = fresh.locator("#coverage svg .bar")
     assert bars.count() == len(buckets)
@@ -659,9 +682,9 @@ def test_time_controls_and_timeline_fit_a_phone(fresh, time_site, width):
         ("sometime in 2020", "2020-03-13", None),
     ],
 )
-def test_time_ago_wording(fresh, time_site, published, reference, shown):
-    if not fresh.url.startswith(time_site):
-        fresh.goto(f"{time_site}/")
+def test_time_ago_wording(fresh, contract_site, published, reference, shown):
+    if not fresh.url.startswith(contract_site):
+        fresh.goto(f"{contract_site}/")
     assert fresh.evaluate("([p, r]) => window.newsdeskDates.relativeDay(p, r)", [published, reference]) == shown
 
 
@@ -676,7 +699,7 @@ def test_time_ago_wording(fresh, time_site, published, reference, shown):
         (None, "2020-03-08", "until 8 Mar 2020"),
     ],
 )
-def test_date_range_wording(fresh, time_site, start, end, shown):
-    if not fresh.url.startswith(time_site):
-        fresh.goto(f"{time_site}/")
+def test_date_range_wording(fresh, contract_site, start, end, shown):
+    if not fresh.url.startswith(contract_site):
+        fresh.goto(f"{contract_site}/")
     assert fresh.evaluate("([a, b]) => window.newsdeskDates.formatRange(a, b)", [start, end]) == shown

@@ -309,6 +309,10 @@ def test_a_long_retry_after_leaves_that_hosts_pages_for_a_later_run(site, other,
     assert sorted(a.url for a in found if a.warnings) == sorted(site.url(item.path) for item in news.items)
     kinds = sorted(failure.kind for failure in report.failures)
     assert kinds == ["left_for_later"] * 3 + ["rate_limited"]
+    # For stderr (what cron mails): the host's 429, once; waiting as it asked is not a failure to mail.
+    [warning] = report.warnings()
+    assert warning.startswith(f"web source {news.feeds[0]}: {site.url(first.path)}: rate_limited: ")
+    assert "more failure" not in warning
 
 
 def test_articles_come_out_as_they_are_extracted(site, tmp_path):
@@ -409,3 +413,20 @@ def test_an_updated_entry_whose_page_now_fails_keeps_the_full_text_stored_before
 
     assert [(type(item).__name__, item.path) for item in items] == [("Skip", site.url(updated.path))]
     assert report.total("summaries") == 0 and report.failures[0].reason.startswith("HTTP 404")
+
+
+def test_pages_stored_in_full_are_never_replaced_by_summaries_while_their_host_says_wait(site, tmp_path):
+    news = publish_news(site, articles=2, feeds=1)
+    config = sources(tmp_path, f'[[source]]\nfeeds = ["{news.feeds[0]}"]\n')
+    run(config, tmp_path / "state.sqlite")
+    updated = [replace(item, published=item.published + 600) for item in news.items]
+    feed = rss(updated, site.origin, "Ledger")
+    site.route(news.feeds[0].removeprefix(site.origin), Route(body=feed, content_type="application/rss+xml"))
+    # The newest page is asked first and says: come back much later. The other one is left for later.
+    site.routes[updated[-1].path].first.append((429, {"Retry-After": email.utils.formatdate(2e9, usegmt=True)}))
+
+    items, report = run(config, tmp_path / "state.sqlite")
+
+    assert sorted(item.path for item in items) == sorted(site.url(item.path) for item in news.items)
+    assert all(isinstance(item, Skip) for item in items) and report.total("summaries") == 0
+    assert sorted(failure.kind for failure in report.failures) == ["left_for_later", "rate_limited"]

@@ -15,5 +15,15 @@ from index.web.fetcher import FetchOptions
 from index.web.follow import WebRun, follow_web_sources
 from index.web.model import FetchFailure
 from index.web.report import SourceReport, WebReport
+from index.web.state import STATE_FILE, fetch_state_path
 
-__all__ = ["FetchFailure", "FetchOptions", "SourceReport", "WebReport", "WebRun", "follow_web_sources"]
+__all__ = [
+    "STATE_FILE",
+    "FetchFailure",
+    "FetchOptions",
+    "SourceReport",
+    "WebReport",
+    "WebRun",
+    "fetch_state_path",
+    "follow_web_sources",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from index.model import Article, Skip
+from index.normalize import finalize
 from index.readers.html import decode_html, extract_article
 from index.web.model import Fetched, ListedPage
 
@@ -48,3 +49,20 @@ def summary_article(listed: ListedPage, why: str, outlet: str | None) -> Article
         urls=[listed.url],
         warnings=[*entry.warnings, f"{SUMMARY_ONLY}: {why}"],
     )
+
+
+def superseded_summary(listed: ListedPage, full: Article, outlet: str | None) -> str | None:
+    """The id the feed's summary of this page is (or would be) stored under, when the page's full text gets
+    another one (the page's canonical URL is not the feed's link); None when they share it, or without a
+    summary."""
+    summary = summary_article(listed, "", outlet)
+    if summary is None:
+        return None
+    stale = _identity(summary)
+    return stale if stale != _identity(full) else None
+
+
+def _identity(article: Article) -> str:
+    """The id the index will give `article`, computed on a copy (finalize fills in the one it is given)."""
+    copy = replace(article, authors=list(article.authors), urls=list(article.urls), warnings=list(article.warnings))
+    return finalize(copy).id

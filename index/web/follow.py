@@ -3,12 +3,14 @@ new (or updated since) fetched and extracted, articles yielded one by one as the
 
 The entry point and its protocol with the caller, who stores the articles::
 
-    run = follow_web_sources(config, index_dir / "fetch_state.sqlite")
+    run = follow_web_sources(config, fetch_state_path(index_dir))
     with run:
         with writing(index_dir, encoder) as writer:   # publishes when the block ends without error
             writer.add(run)                           # Article | Skip, as each page is extracted
         run.commit()                                  # only now: the articles are stored and published
     print("\\n".join(run.report.lines()))
+
+(`index.maintenance.update` is that caller; it also removes the summaries `take_superseded` names.)
 
 What is written to the fetch state (`index.web.state`), and when:
 
@@ -28,6 +30,10 @@ robots.txt answers and listing failures are written as they come; they are not a
 A page that cannot be fetched falls back to its feed entry's summary, marked by a warning on the
 article (and counted as ``summaries``); a transient failure (5xx, timeout) is tried again in the next
 runs, up to MAX_PAGE_ATTEMPTS, and the summary is replaced by the full text once a try succeeds.
+A feed's link and the page's canonical URL may differ (a tracking redirect, a feed proxy): then the
+summary stored for the link and the full text that arrives later have different ids. Just before it
+yields such a full text, the run names the summary's id in `take_superseded`, so the caller removes it
+first (the summary's URLs then pass to the full text).
 Hosts are served in turn, the one ready soonest first, so one slow host does not idle the others.
 """
 
@@ -44,7 +50,7 @@ from typing import Literal
 from index.errors import NewsdeskError
 from index.model import Article, Skip
 from index.sources import Source, SourcesConfig, SourcesError
-from index.web.extract import page_article, summary_article
+from index.web.extract import page_article, summary_article, superseded_summary
 from index.web.feeds import list_feed
 from index.web.fetcher import Fetcher, FetchOptions
 from index.web.hosts import HostPacer, origin_of
@@ -111,6 +117,7 @@ class WebRun:
         self._queued: set[str] = set()
         self._budget = [page_budget] * len(self._sources)
         self._outcomes: dict[str, PageOutcome] = {}
+        self._superseded: list[str] = []
         self._iterated = False
 
     def __iter__(self) -> Iterator[Article | Skip]:
@@ -134,6 +141,19 @@ class WebRun:
     def pending(self) -> int:
         """Pages whose outcome is known but not yet committed."""
         return len(self._outcomes)
+
+    def take_superseded(self) -> list[str]:
+        """Ids of feed summaries that the full text about to be yielded replaces under another id (the
+        page's canonical URL is not the feed's link), named since the last call; the caller removes those
+        it has stored before it takes the next item. A summary never stored is named all the same."""
+        taken, self._superseded = self._superseded, []
+        return taken
+
+    def listed_pages(self) -> set[str]:
+        """Every page URL this run's feeds and sitemaps (and the sitemaps those list) have listed, in this
+        run or before: the origins of the articles they gave, which a rebuild carries over."""
+        listings = [url for source in self._sources for url in (*source.feeds, *source.sitemaps)]
+        return self.state.pages_listed_by(listings)
 
     def commit(self) -> int:
         """Acknowledge that every article yielded so far is stored: settle their pages in the fetch state.
@@ -177,7 +197,7 @@ class WebRun:
         report.failures.append(failure)
         if task.kind != "page":
             self.state.listing_failed(task.url, str(failure), next_due=self._clock() + wait)
-        elif task.page is not None:
+        elif task.page is not None and not task.page.stored_in_full:
             listed = ListedPage(task.page.url, task.page.updated, task.page.fallback)
             summary = summary_article(listed, str(failure), self._sources[task.source].outlet)
             if summary is not None:
@@ -255,6 +275,9 @@ class WebRun:
             if isinstance(item, Article):
                 report.articles += 1
                 outcome = PageOutcome(page.url, "done", result.validators)
+                stale = superseded_summary(listed, item, outlet)
+                if stale:
+                    self._superseded.append(stale)
             elif summary is not None:
                 report.summaries += 1
                 item, outcome = summary, PageOutcome(page.url, "summary", result.validators)
@@ -266,7 +289,7 @@ class WebRun:
             attempts = page.attempts + 1
             final = not result.transient or attempts >= MAX_PAGE_ATTEMPTS
             # A page stored in full before (listed again as updated) keeps its text: a summary would replace it.
-            stored_before = page.validators.body_hash is not None
+            stored_before = page.stored_in_full
             summary = None if stored_before else summary_article(listed, str(result), outlet)
             if summary is not None:
                 report.summaries += 1

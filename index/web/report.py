@@ -69,6 +69,22 @@ class WebReport:
             "sources": [source.as_dict() for source in self.sources],
         }
 
+    def named(self) -> set[str]:
+        """The URLs `lines` names with a failure or a problem (the build report does not repeat their skips)."""
+        return {f.url for f in self.failures} | {p["url"] for s in self.sources for p in s.problems}
+
+    def warnings(self) -> list[str]:
+        """One line per source with failures: the first one named, the rest counted (all are in `lines`).
+        URLs left for a later run because their host asked us to wait are not failures of ours to mail."""
+        found = []
+        for source in self.sources:
+            failed = [failure for failure in source.failures if failure.kind != "left_for_later"]
+            if failed:
+                more = len(failed) - 1
+                tail = f" (and {_count(more, 'more failure')}, see the report)" if more else ""
+                found.append(f"web source {source.name}: {failed[0].url}: {failed[0]}{tail}")
+        return found
+
     def lines(self, limit: int = 50) -> list[str]:
         """The report as a person reads it: totals, one line per source, then each failure by name."""
         lines = [f"web: {_summary(self)}, {self.seconds:.1f} s"]

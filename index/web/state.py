@@ -28,6 +28,7 @@ from index.errors import NewsdeskError
 from index.model import Article
 from index.web.model import ListedPage, Validators
 
+STATE_FILE = "fetch_state.sqlite"  # in the index directory
 SCHEMA_VERSION = "1"
 PageStatus = Literal["due", "done", "summary", "gone"]
 
@@ -54,6 +55,11 @@ CREATE INDEX IF NOT EXISTS pages_by_listing ON pages (listed_in, status);
 CREATE INDEX IF NOT EXISTS listings_by_parent ON listings (parent);
 """
 _FALLBACK_FIELDS = ("title", "text", "url", "source", "authors", "published", "language", "origin")
+
+
+def fetch_state_path(index_dir: Path) -> Path:
+    """Where the fetch state of an index lives: beside it, so the two are kept, moved and deleted together."""
+    return Path(index_dir) / STATE_FILE
 
 
 class FetchStateError(NewsdeskError):
@@ -86,6 +92,11 @@ class PageState:
     fallback: Article | None
     validators: Validators
     attempts: int
+
+    @property
+    def stored_in_full(self) -> bool:
+        """Fetched with its full text before (a page's body hash is kept only then)."""
+        return self.validators.body_hash is not None
 
 
 @dataclass(slots=True, frozen=True)
@@ -230,6 +241,16 @@ class FetchState:
     def count_due(self, listed_in: str) -> int:
         query = "SELECT COUNT(*) FROM pages WHERE listed_in = ? AND status = 'due'"
         return int(self._db.execute(query, (listed_in,)).fetchone()[0])
+
+    def pages_listed_by(self, listings: Sequence[str]) -> set[str]:
+        """Every page URL that these feeds or sitemaps listed, or the sitemaps they list (at any depth)."""
+        rows = self._db.execute(
+            "WITH RECURSIVE tree(url) AS (SELECT value FROM json_each(?) "
+            "UNION SELECT listings.url FROM listings JOIN tree ON listings.parent = tree.url) "
+            "SELECT pages.url FROM pages JOIN tree ON pages.listed_in = tree.url",
+            (json.dumps(list(listings)),),
+        )
+        return {url for (url,) in rows}
 
     def page_statuses(self) -> dict[str, int]:
         """How many pages are in each status, for reports."""

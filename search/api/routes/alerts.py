@@ -8,7 +8,7 @@ Webhook URLs are shown cut to scheme and host: their paths often carry a secret.
 
 import logging
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -20,6 +20,7 @@ from search.api.deps import SearcherDep, SettingsDep, require_write_token
 from search.api.errors import WRITE_RESPONSES, ErrorBody
 from search.api.holder import SearcherHolder
 from search.api.params import iso_day
+from search.query import Mode
 from search.settings import Settings
 
 log = logging.getLogger("newsdesk.alerts")
@@ -49,7 +50,7 @@ class AlertIn(BaseModel):
     sources: list[str] = Field(default_factory=list, description="Only these outlets.")
     date_from: IsoDay = Field(None, alias="from", description="Published on or after (YYYY-MM-DD).")
     date_to: IsoDay = Field(None, alias="to", description="Published on or before (YYYY-MM-DD).")
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    mode: Mode = "hybrid"
     webhook: str | None = Field(
         None, pattern=_WEBHOOK, examples=["https://hooks.example.com/news"], description="Each new hit is POSTed here."
     )

@@ -4,12 +4,13 @@ They exist only when a write token is configured (NEWSDESK_WRITE_TOKEN); without
 read-only and these paths answer 404 (POST /api/articles) and 405 (DELETE /api/articles/{id}, whose
 GET exists). Each call needs `Authorization: Bearer <token>`: 401 without it, 403 with another
 token. Each write builds a new generation under the build lock (409 while another build runs); the
-server's searcher switches to it on the next request.
+server's searcher switches to it on the next request. After a POST the alerts are checked in the
+background, once the answer is sent (unless `alerts_after_write` is off).
 """
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, BackgroundTasks, Body, Depends
 
 from index.build import writing
 from index.errors import ArticleNotFoundError, InvalidQueryError, LimitExceededError
@@ -19,6 +20,7 @@ from index.readers.records import article_from_record
 from index.report import BuildReport
 from search.api.deps import HolderDep, require_write_token
 from search.api.errors import WRITE_RESPONSES
+from search.api.routes.alerts import check_alerts
 from search.settings import Settings
 
 EXAMPLE = [
@@ -44,15 +46,21 @@ def router(settings: Settings) -> APIRouter:
     )
 
     @routes.post("/api/articles", response_model=BuildReport)
-    def ingest(holder: HolderDep, records: Annotated[list[dict[str, Any]], records_body]) -> BuildReport:
+    def ingest(
+        holder: HolderDep, records: Annotated[list[dict[str, Any]], records_body], background: BackgroundTasks
+    ) -> BuildReport:
         """Add or update articles, as `newsdesk index` does: unchanged ones cost nothing, and a record
         that cannot be used is skipped and named in the report (`skipped`, path `request[N]`).
         Over a limit the whole request is refused and nothing is written: 422 over
-        max_articles_per_request, 413 over max_article_chars or max_body_bytes."""
+        max_articles_per_request, 413 over max_article_chars or max_body_bytes.
+        Once answered, the alerts are checked on the new generation (their hits go to their lines file
+        and webhooks, and to `GET /api/alerts/{name}`)."""
         items = _articles(records, settings)
         searcher = holder.get()  # the index must exist; its encoder is reused
         with writing(holder.index_dir, searcher.encoder) as writer:
             writer.add(items)
+        if settings.alerts_after_write and writer.report.added + writer.report.updated:
+            background.add_task(check_alerts, holder, settings)
         return writer.report
 
     @routes.delete("/api/articles/{article_id}", response_model=RemoveReport)
