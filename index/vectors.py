@@ -218,7 +218,11 @@ class VectorSet:
         query = _as_query(query)
         selector: faiss.IDSelector | None
         if allowed is not None:
-            allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+            allowed = np.asarray(allowed, dtype=np.int64)
+            # A filter's ids come ascending (the passage map's order); sorting them again cost 2.5 ms a
+            # search at rtqa-5k's 54k passages, where checking the order costs ~0.05 ms.
+            if len(allowed) > 1 and not (allowed[1:] > allowed[:-1]).all():
+                allowed = np.unique(allowed)
             selector = _selector(allowed)
             counts = [self._in_range(allowed, ids_) for ids_ in self.ids]
         else:
