@@ -44,7 +44,7 @@ from search.related_ranking import (  # noqa: E402
 from search.searcher import Filters, Searcher  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
-DEPTH = 1000  # passages taken from each retriever: about 400 articles, as deep as the fusion ever looks
+DENSE_DEPTH = 1000  # passages of the dense search: about 400 articles (200, the searcher's usual: R@10 -0.002)
 KS = (5, 10)
 
 
@@ -66,7 +66,7 @@ def extract_candidates(
     searcher: Searcher,
     article_id: str,
     selections: list[tuple[int, float]],
-    depth: int = DEPTH,
+    dense_depth: int = DENSE_DEPTH,
     known: dict[str, tuple[date | None, str]] | None = None,
 ) -> Candidates:
     """One article's candidates, through today's Searcher: the one function to re-point at a new searcher API.
@@ -86,7 +86,7 @@ def extract_candidates(
     matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
     centroid = matrix.mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
-    dense = [c.article_id for c in searcher._dense(centroid, depth, Filters())]
+    dense = [c.article_id for c in searcher._dense(centroid, dense_depth, Filters())]
 
     # The more-like-this pass: the article's terms, their passage counts elsewhere, a BM25 query per setting.
     started = time.perf_counter()
@@ -100,7 +100,7 @@ def extract_candidates(
         started = time.perf_counter()
         settings = RelatedSettings(terms=terms, title_boost=title_boost)
         chosen = distinctive_terms(title_terms, text_terms, others, lexical_index.documents, settings)
-        ids, scores = lexical_index.search({t.term: 1 for t in chosen}, depth)
+        ids, scores = lexical_index.search({t.term: 1 for t in chosen}, settings.lexical_depth)
         ranking = [c.article_id for c in searcher.passage_articles.candidates(ids, scores)]
         lexical[(terms, title_boost)] = _articles(ranking, excluded)
         seconds[(terms, title_boost)] = shared_seconds + time.perf_counter() - started
@@ -200,14 +200,15 @@ class Ranker:
         self.pairs = pairs
         groups = len(pairs.group_member)
         self.shared = np.bincount(pairs.group, minlength=groups)[pairs.group] > 1
-        first = np.searchsorted(pairs.group_member, np.arange(pairs.member.max() + 1 if len(pairs.member) else 0))
-        last = np.append(first[1:], groups)
+        # Groups are numbered member by member: each member's groups are one contiguous run.
+        first = np.searchsorted(pairs.group_member, pairs.group_member, side="left")
+        last = np.searchsorted(pairs.group_member, pairs.group_member, side="right")
         self.live = np.flatnonzero(pairs.target >= 0)
-        members = np.searchsorted(first, pairs.target[self.live], side="right") - 1
-        lengths = (last - first)[members]
+        targets = pairs.target[self.live]
+        lengths = (last - first)[targets]
         self.pair_of = np.repeat(np.arange(len(self.live)), lengths)
         offsets = np.arange(len(self.pair_of)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        self.rival = np.repeat(first[members], lengths) + offsets
+        self.rival = np.repeat(first[targets], lengths) + offsets
 
     def ranks(self, scores: np.ndarray) -> np.ndarray:
         pairs = self.pairs
@@ -300,7 +301,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=REPO / "var" / "allsides8k")
     parser.add_argument("--stories", type=Path, default=DATA / "eval" / "stories_dev.jsonl")
-    parser.add_argument("--depth", type=int, default=DEPTH, help="passages taken from each retriever")
+    parser.add_argument("--dense-depth", type=int, default=DENSE_DEPTH, help="passages of the dense search")
     parser.add_argument("--terms", type=int, nargs="+", default=[20, 40])
     parser.add_argument("--title-boost", type=float, nargs="+", default=[3.0])
     parser.add_argument("--rrf-k", type=float, nargs="+", default=[10, 30, 60])
@@ -324,13 +325,14 @@ def main() -> int:
     print(f"{len(stories)} stories, {len(members)} member articles ({missing} URLs not in the index)", flush=True)
     started = time.perf_counter()
     known: dict[str, tuple[date | None, str]] = {}
-    candidates = [extract_candidates(searcher, m, selections, args.depth, known) for m in members]
+    candidates = [extract_candidates(searcher, m, selections, args.dense_depth, known) for m in members]
     mlt_ms = sorted(c.mlt_seconds * 1000 for c in candidates)
     print(
         f"candidates fetched in {time.perf_counter() - started:.0f} s; more-like-this pass per article: "
         f"p50 {statistics.median(mlt_ms):.1f} ms, p95 {mlt_ms[int(0.95 * (len(mlt_ms) - 1))]:.1f} ms",
         flush=True,
     )
+    started = time.perf_counter()
     pairs = flatten(candidates, stories)
     ranker = Ranker(pairs)
     settings = grid(args)
@@ -344,7 +346,10 @@ def main() -> int:
         )
         hits[s] = ranker.ranks(scores)
     folds = np.array([fold_of(h, args.folds) for h in pairs.story_of_pair])
-    print(f"\n{len(pairs.target)} (member, other member) pairs; {len(hits)} settings scored")
+    print(
+        f"\n{len(pairs.target)} (member, other member) pairs, {len(pairs.member)} candidates; "
+        f"{len(hits)} settings scored in {time.perf_counter() - started:.0f} s"
+    )
     print(f"{'family':<32} {'in-sample best R@5 / R@10':>26}   {'held out R@5 / R@10':>20}")
     for name in dict.fromkeys(family(s) for s in settings):
         members_of = {s: hits[s] for s in settings if family(s) == name and s in hits}

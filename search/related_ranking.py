@@ -9,14 +9,16 @@ rankings are fused by weighted reciprocal rank. Then each article's fused score 
 its date is to the article's own: a story's coverage sits within a day or two, a look-alike from another
 year does not.
 
-What the searcher must supply (see `distinctive_terms` and `fuse_related`):
-- the article's title and text as FTS5 terms with counts (`lexical.QueryStemmer.terms`), so the chosen
-  terms are the postings' own;
-- per term, in how many passages *of other articles* it occurs: the postings' document count minus the
-  article's own passages holding it (`LexicalIndex.document_frequencies`), and the number of passages;
-- the dense ranking (centroid → passages → articles by best passage) and the BM25 ranking over the
-  chosen terms (passages → articles by best passage), both with the article and its story copies
-  removed; and the published date of every candidate and of the article.
+What the searcher does for a related request (filters apply inside both retrievals, as for a search):
+1. dense: the centroid of the article's passage vectors → nearest passages → articles by best passage;
+2. more-like-this: the article's title and text as FTS5 terms with counts (`QueryStemmer.terms`, so the
+   chosen terms are the postings' own); per term, the passages *of other articles* holding it
+   (`LexicalIndex.passage_counts(terms, excluding=the article's passage ids)`) and `LexicalIndex.documents`;
+   `distinctive_terms(...)`; then `LexicalIndex.search({term: 1 for each chosen}, lexical_depth)` →
+   articles by best passage;
+3. both rankings without the article and its story copies, the published day of every candidate
+   (`published_day`) and of the article, into `fuse_related(...)`; then story grouping and the page as
+   today, the score shown being `RelatedArticle.score`.
 
 Defaults were chosen on stories_dev over allsides-8k by scripts/tune_related.py (5 folds by story
 headline, the held-out figure reported): see `RelatedSettings`.
@@ -43,9 +45,12 @@ class RelatedSettings:
     + time 0.901 / 0.950; both 0.914 / 0.959 (in-sample 0.914 / 0.960). See docs/evaluation.md.
     """
 
-    # The more-like-this query: 40 terms beat 20 by 0.002-0.003 R@10; 60-80 terms, a title boost of 5 or
-    # 10, log tf, or terms weighted by tf-idf in the query were all within 0.002 of these (research runs).
+    # The more-like-this query: 40 terms beat 20 by 0.002 R@10; 60-80 terms, a title boost of 5 or 10, or
+    # query terms weighted by their tf-idf were within 0.003 of these; log tf was lower (research runs).
     terms: int = 40  # distinctive terms in the query
+    # Passages the query takes (about 400 articles on allsides-8k). Tuned with 1,000 from the dense side
+    # too; the dense side at the searcher's usual 200 passages scored R@10 0.957 instead of 0.959.
+    lexical_depth: int = 1000
     title_boost: float = 3.0  # a title occurrence of a term counts as this many body occurrences
     # Fusion: relevance = dense_weight / (rrf_k + dense rank) + lexical_weight / (rrf_k + lexical rank).
     # Equal weights and k=30 (of 10/30/60): the more-like-this ranking alone (R@10 0.84) is nearly as good
@@ -54,19 +59,19 @@ class RelatedSettings:
     lexical_weight: float = 1.0
     rrf_k: float = 30.0
     # Time proximity: relevance times (1 - time_weight) + time_weight * 0.5 ** (days apart / half-life).
-    # 83% of stories_dev's dated pairs are published the same day or the next; at these values an article
-    # a day apart keeps 0.55 of its score, a week or more apart about 0.1. Gentler settings still help
-    # (time_weight 0.5, half-life 2 days: R@10 0.939) and are a request away.
+    # 95% of stories_dev's dated member pairs are published the same day or the next (65% the same day).
+    # At these values an article a day apart keeps 0.55 of its score, a week or more apart about 0.1.
+    # Gentler settings still help (time_weight 0.5, half-life 2 days: R@10 0.939) and are a request away.
     time_weight: float = 0.9  # 0 turns time off
     time_half_life_days: float = 1.0
     # An undated candidate of a dated article is scaled as if it were this many days apart: "unknown" sits
-    # between near and far (1 day: R@10 0.940, 3: 0.958, 30 or never: 0.943). An undated article leaves
-    # every score as fusion made it (19% of stories_dev's members are undated; their R@10 stays 0.887).
+    # between near and far (1 day: R@10 0.942, 3: 0.959, 30 or never: 0.944). An undated article leaves
+    # every score as fusion made it (19% of stories_dev's members are undated; their R@10 is 0.892).
     undated_days_apart: float = 3.0
 
     def __post_init__(self) -> None:
-        if self.terms < 1:
-            raise ValueError(f"terms must be at least 1, got {self.terms}")
+        if self.terms < 1 or self.lexical_depth < 1:
+            raise ValueError(f"terms and lexical_depth must be at least 1, got {self.terms}, {self.lexical_depth}")
         if min(self.title_boost, self.dense_weight, self.lexical_weight, self.rrf_k) < 0:
             raise ValueError("title_boost, dense_weight, lexical_weight and rrf_k must not be negative")
         if not 0.0 <= self.time_weight <= 1.0:

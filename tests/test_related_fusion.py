@@ -149,7 +149,7 @@ def test_weights_of_zero_reduce_to_the_dense_order():
 def test_bad_settings_say_which_value_is_wrong():
     with pytest.raises(ValueError, match="time_weight must be between 0 and 1"):
         RelatedSettings(time_weight=1.5)
-    with pytest.raises(ValueError, match="terms must be at least 1"):
+    with pytest.raises(ValueError, match="terms and lexical_depth must be at least 1"):
         RelatedSettings(terms=0)
     assert published_day("2020-03-13T08:00:00+00:00") == date(2020, 3, 13)
     assert published_day("8/11/18") is None and published_day(None) is None
