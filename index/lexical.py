@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -98,6 +98,7 @@ class LexicalIndex:
         self.docs = arrays["docs"]
         self.doc_ids = arrays["doc_ids"]
         rows = int(arrays["rows"][0])
+        self.documents = rows  # passages in the FTS5 table: the N of every idf
         lengths = arrays["doc_lengths"].astype(np.float64)
         average = lengths.sum() / rows if rows else 1.0
         frequency = np.diff(self.indptr)
@@ -119,6 +120,34 @@ class LexicalIndex:
     def allowed_mask(self, passage_ids: np.ndarray) -> np.ndarray:
         """Which postings documents a filter keeps, from the passage ids it allows."""
         return np.isin(self.doc_ids, passage_ids, assume_unique=False)
+
+    def passage_counts(self, terms: Iterable[str], excluding: np.ndarray | None = None) -> dict[str, int]:
+        """Per known term, the passages holding it (its document frequency), leaving out the passages whose
+        ids are in `excluding`: given an article's own, a term no other article uses counts 0."""
+        known = [(term, self.term_ids[term]) for term in terms if term in self.term_ids]
+        ids = np.array([t for _, t in known], dtype=np.int64)
+        counts = self.indptr[ids + 1] - self.indptr[ids]
+        if excluding is not None and len(excluding) and len(ids):
+            excluding = np.asarray(excluding, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self.doc_ids, excluding), len(self.doc_ids) - 1)
+            counts = counts - self._holding(ids, np.unique(at[self.doc_ids[at] == excluding]))
+        return {term: int(count) for (term, _), count in zip(known, counts, strict=True)}
+
+    def _holding(self, term_ids: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Per term, how many of `docs` (postings documents) hold it. A term's postings are sorted by
+        document, so this is one binary search per (term, document), run for all pairs at once: a numpy
+        call per term was most of a related request's cost (a few hundred terms each)."""
+        starts = np.repeat(self.indptr[term_ids], len(docs))
+        ends = np.repeat(self.indptr[term_ids + 1], len(docs))
+        wanted = np.tile(docs, len(term_ids))
+        low, high = starts.copy(), ends.copy()
+        while (open_ := low < high).any():
+            middle = (low + high) // 2
+            before = self.docs[np.minimum(middle, len(self.docs) - 1)] < wanted
+            low = np.where(open_ & before, middle + 1, low)
+            high = np.where(open_ & ~before, middle, high)
+        hit = (low < ends) & (self.docs[np.minimum(low, len(self.docs) - 1)] == wanted)
+        return hit.reshape(len(term_ids), len(docs)).sum(axis=1)
 
     def search(self, terms: dict[str, int], depth: int, allowed: np.ndarray | None = None) -> Hits:
         """The `depth` best passages and their BM25 scores, of those matching any of the stemmed `terms`

@@ -190,6 +190,11 @@ class Store:
         rows = self._rows_in("SELECT id, article_id, ordinal, start, end, text FROM passages WHERE id IN ({keys})", ids)
         return {r[0]: Passage(r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
+    def passage_ids_of(self, article_id: str) -> np.ndarray:
+        """The ids of an article's passages, ascending."""
+        rows = self.db.execute("SELECT id FROM passages WHERE article_id=? ORDER BY id", (article_id,))
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
     def passage_vectors(self, article_id: str) -> np.ndarray:
         """The vectors of an article's passages, one row each in passage order (no rows when it has none)."""
         rows = self.db.execute("SELECT vector FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,))

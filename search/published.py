@@ -123,6 +123,18 @@ class PublicationTimes:
             return None
         return int(self.article_instants[at])
 
+    def day(self, article_id: str) -> int | None:
+        """The article's day number (`day_number`), None when undated or unknown."""
+        at = self.position.get(article_id)
+        if at is None or self.article_days[at] == UNDATED:
+            return None
+        return int(self.article_days[at])
+
+    def days(self, article_ids: Sequence[str]) -> np.ndarray:
+        """The articles' day numbers, `UNDATED` for an undated or unknown one."""
+        at = np.fromiter((self.position.get(a, -1) for a in article_ids), dtype=np.int64, count=len(article_ids))
+        return np.where(at >= 0, self.article_days[np.maximum(at, 0)], UNDATED)
+
     def published_array(self, article_ids: Sequence[str]) -> np.ndarray:
         """The articles' instants as datetime64[s] (UTC), NaT for an undated or unknown one."""
         at = np.fromiter((self.position.get(a, -1) for a in article_ids), dtype=np.int64, count=len(article_ids))
