@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +186,29 @@ class LexicalIndex:
     def allowed_mask(self, passage_ids: np.ndarray) -> np.ndarray:
         """Which documents a filter keeps, from the passage ids it allows."""
         return np.isin(self.doc_ids, passage_ids, assume_unique=False)
+
+    def passage_counts(self, terms: Iterable[str], excluding: np.ndarray | None = None) -> dict[str, int]:
+        """Per known term, the live passages holding it (its document frequency), leaving out the passages
+        whose ids are in `excluding`: given an article's own, a term no other article uses counts 0."""
+        own = np.empty(0, dtype=np.int64)
+        if excluding is not None and len(excluding) and len(self.doc_ids):
+            wanted = np.asarray(excluding, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self.doc_ids, wanted), len(self.doc_ids) - 1)
+            own = np.unique(at[self.doc_ids[at] == wanted])
+        counts: dict[str, int] = {}
+        for term in terms:
+            found = self._postings_of(term)
+            if not found:
+                continue
+            count = 0
+            for *_, docs in found:
+                live = docs if self.dead is None else docs[~self.dead[docs]]
+                count += len(live)
+                if len(own):  # a term's documents are ascending: one binary search per own passage
+                    at = np.minimum(np.searchsorted(live, own), max(len(live) - 1, 0))
+                    count -= int((live[at] == own).sum()) if len(live) else 0
+            counts[term] = count
+        return counts
 
     def search(self, terms: dict[str, int], depth: int, allowed: np.ndarray | None = None) -> Hits:
         """The `depth` best passages and their BM25 scores, of those matching any of the stemmed `terms`

@@ -283,6 +283,11 @@ class Store:
         }
         return {r[0]: Passage(r[1], r[2], r[3], r[4], texts[r[1]][r[3] : r[4]]) for r in rows}
 
+    def passage_ids_of(self, article_id: str) -> np.ndarray:
+        """The ids of an article's passages, ascending."""
+        rows = self.db.execute("SELECT id FROM passages WHERE article_id=? ORDER BY id", (article_id,))
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
     def passage_vectors(self, article_id: str) -> np.ndarray:
         """The vectors of an article's passages, one row each in passage order (no rows when it has none)."""
         ids = np.fromiter(

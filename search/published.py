@@ -153,6 +153,16 @@ class PublicationTimes:
         value = int(self.instants([article_id])[0])
         return None if value == UNDATED else value
 
+    def day(self, article_id: str) -> int | None:
+        """The article's day number (`day_number`), None when undated or unknown."""
+        value = int(self.days([article_id])[0])
+        return None if value == UNDATED else value
+
+    def days(self, article_ids: Sequence[str]) -> np.ndarray:
+        """The articles' day numbers, `UNDATED` for an undated or unknown one."""
+        at = self.positions(article_ids)
+        return np.where(at >= 0, self.article_days[np.maximum(at, 0)], UNDATED) if len(at) else at
+
     def published_array(self, article_ids: Sequence[str]) -> np.ndarray:
         """The articles' instants as datetime64[s] (UTC), NaT for an undated or unknown one."""
         instants = self.instants(article_ids)

@@ -25,6 +25,7 @@ from search.grouping import StoryGroup
 from search.highlight import query_terms
 from search.published import PublicationTimes
 from search.query import Filters
+from search.related_ranking import RelatedSettings, more_like_this_terms
 
 MAX_QUERY_TERMS = 32  # words of a query given to BM25; a pasted paragraph would otherwise score every passage
 MAX_DEPTH = 20_000  # passages per retriever past which a page is left short rather than searched deeper
@@ -128,6 +129,22 @@ class Retriever:
 
     def lexical_hits(self, query: str, depth: int, filters: Filters, bm25_weights: BM25Weights) -> Hits:
         return self.lexical_index(bm25_weights).search(self.lexical_terms(query), depth, self.allowed_mask(filters))
+
+    def more_like_this(
+        self,
+        title: str,
+        text: str,
+        own_passages: np.ndarray,
+        settings: RelatedSettings,
+        filters: Filters,
+        bm25_weights: BM25Weights,
+    ) -> list[Candidate]:
+        """Passages most like an article's (`title`, `text`; its passage ids `own_passages`): BM25 over its
+        `settings.terms` most distinctive terms (search.related_ranking), within `filters`."""
+        index = self.lexical_index(bm25_weights)
+        chosen = more_like_this_terms(index, self._stemmer, title, text, own_passages, settings)
+        hits = index.search({t.term: 1 for t in chosen}, settings.lexical_depth, self.allowed_mask(filters))
+        return self.passage_articles.candidates(hits)
 
     def lexical_terms(self, query: str) -> dict[str, int]:
         """The query's content words as BM25 terms (stemmed by FTS5), each with how often it occurs."""

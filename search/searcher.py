@@ -29,6 +29,7 @@ from search.published import PublicationTimes
 from search.query import DEFAULT_RECENCY, MODES, Filters, check_choices, check_page, clean_query
 from search.recency import recency_preset
 from search.recent import Prior, candidates_in_time, prior_over
+from search.related_ranking import time_prior
 from search.results import ArticleView, PassageHit, SearchResponse, SearchResult, Stats, article_view, search_result
 from search.retrieval import BM25Weights, Candidates, Ranking, Retriever, deepen
 from search.settings import Settings
@@ -191,8 +192,13 @@ class Searcher:
         return count_facets(self.store, by_date, by_source)
 
     def related(self, id_or_url: str, k: int = 10, offset: int = 0, filters: Filters | None = None) -> SearchResponse:
-        """Articles nearest to one article by its passages' vectors; itself and its story copies excluded."""
+        """Articles covering what one article covers, best first; itself and its story copies excluded.
+
+        Its passages' centroid finds articles by meaning, a more-like-this query of its most distinctive
+        terms finds those sharing its names, both fused as a search fuses them; then articles published
+        near its day rank higher (search.related_ranking, settings.related)."""
         settings = self.settings
+        chosen = settings.related
         check_page(k, offset, 0, settings)
         article = self._stored(id_or_url)
         filters = filters or Filters()
@@ -201,15 +207,19 @@ class Searcher:
             return SearchResponse(query=article.title, mode="related", offset=offset, k=k, results=[])
         centroid = matrix.mean(axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
-        excluded = {article.id, *self._story_copies(article)}
-        weights = FusionWeights.for_mode("dense", settings.dense_weight, settings.lexical_weight, settings.rrf_k)
+        excluded = {article.id, *self.story_copies(article)}
+        own = self.store.passage_ids_of(article.id)
+        alike = self.retriever.more_like_this(article.title, article.text, own, chosen, filters, self._bm25_weights())
+        weights = FusionWeights(chosen.dense_weight, chosen.lexical_weight, chosen.rrf_k)
+        prior = time_prior(self.times, self.times.day(article.id), chosen)
 
         def rank(depth: int) -> Ranking:
-            return self._rank(self.retriever.nearest(centroid, depth, filters).without(excluded), weights)
+            nearest = self.retriever.nearest(centroid, depth, filters)
+            return self._rank(Candidates(nearest.dense, alike, nearest.exhausted).without(excluded), weights, prior)
 
         needed = offset + k + 1
         # Deeper from the start than a search: the article's own passages and its copies come first and go.
-        ranking = deepen(max(settings.depth, needed * 4), needed, rank)
+        ranking = deepen(max(chosen.dense_depth, needed * 4), needed, rank)
         page = ranking.groups[offset : offset + k]
         return SearchResponse(
             query=article.title,
@@ -276,7 +286,7 @@ class Searcher:
     def article(self, id_or_url: str) -> ArticleView:
         """One article with all its fields, its passages and the other outlets' copies of its story."""
         article = self._stored(id_or_url)
-        copies = self._story_copies(article)
+        copies = self.story_copies(article)
         return article_view(article, self.store.passages_of(article.id), list(copies.values()))
 
     def _stored(self, id_or_url: str) -> StoredArticle:
@@ -286,7 +296,8 @@ class Searcher:
             raise ArticleNotFoundError(id_or_url)
         return article
 
-    def _story_copies(self, article: StoredArticle) -> dict[str, StoredArticle]:
+    def story_copies(self, article: StoredArticle) -> dict[str, StoredArticle]:
+        """The other articles of `article`'s story (the same news from elsewhere), by id."""
         if not article.story_id:
             return {}
         return self.store.articles(self.store.story_members(article.story_id, excluding=article.id))

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.layout import default_index_dir
+from search.related_ranking import RelatedSettings
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     # this cosine or closer, or this share of the question's content words in the article.
     match_cosine: float = 0.5
     match_terms: float = 0.6
+    # Related articles: dense + more-like-this + time proximity, chosen on stories_dev by
+    # scripts/tune_related.py (search.related_ranking.RelatedSettings holds the figures).
+    related: RelatedSettings = Field(default_factory=RelatedSettings)
 
     # Request limits.
     max_query_chars: int = 500
