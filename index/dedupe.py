@@ -173,6 +173,13 @@ def lsh_rows(threshold: float, num_perm: int = NUM_PERM, recall: float = 0.99, m
     return 1
 
 
+def band_keys(values: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """(n, bands) LSH band keys of (n, NUM_PERM) MinHash values, as a StoryGrouper files them: two
+    signatures sharing a key are candidates (index/stories.py keeps them in the store)."""
+    rows_per_band = lsh_rows(threshold)
+    return _Buckets(NUM_PERM // rows_per_band, rows_per_band).keys(values)
+
+
 @dataclass(slots=True, frozen=True)
 class Match:
     """An article's best near-duplicate already known to a StoryGrouper."""

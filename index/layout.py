@@ -1,16 +1,24 @@
-"""The index directory on disk and its generations.
+"""The index directory on disk: the store, the segments, the generations that name them, the manifest.
 
-    DIR/manifest.json            written last, atomically: names the live generation
-    DIR/generations/<n>/news.sqlite
-    DIR/generations/<n>/vectors.faiss
+    DIR/news.sqlite (+ -wal, -shm)  the store (index/store.py), updated in place; its `meta` table records
+                                    the generation its last commit published: that is the live one
+    DIR/segments/<name>/            immutable derived data (index/segments.py): vectors, postings, passage map
+    DIR/generations/<n>/            small, one per publication: generation.json (the segments making up the
+                                    index), deleted.npy (passage ids deleted since those segments were
+                                    written), .readers (the pin)
+    DIR/manifest.json               a copy of the live generation's description, written after the commit:
+                                    what a server stats to notice a new generation
+    DIR/staging.sqlite              a build's vector cache (index/staging.py): what it embedded, until published
 
-A build writes generation n+1 beside the live one and switches by replacing manifest.json in one
-rename, so a reader sees the old generation or the new one, never half a build. A killed build
-leaves only an unreferenced folder, which the next build removes.
+A build writes new segments and generation n+1's folder first, then commits its rows together with
+`meta.generation = n+1` in one SQLite transaction: that commit is the switch. A reader opens one read
+transaction, reads the generation there and pins its folder, so the rows and the derived files it uses
+belong to the same generation. A killed build leaves only folders no commit names; the next build removes
+them. Readers pin the generation they opened with a shared flock on its `.readers` file; a build never
+deletes a pinned generation (it goes on a later build), nor a segment a remaining generation names.
 
-Readers pin the generation they opened with a shared flock on its `.readers` file; a build never
-deletes a pinned generation (it goes on a later build), so a request in flight on an old generation
-cannot lose its files. The kernel drops the flock when a reader dies, so pins never go stale.
+Format 1 (before issue 15) kept a full copy of the store per generation (generations/<n>/news.sqlite,
+vectors.faiss, lexical.npz); it is still read (index/legacy.py), and the first write migrates it.
 """
 
 from __future__ import annotations
@@ -19,27 +27,40 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from index.durable import fsync_tree, write_json
 from index.errors import IndexFormatError, IndexMissingError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 MANIFEST = "manifest.json"
+STORE = "news.sqlite"
+STAGING = "staging.sqlite"
+SEGMENTS = "segments"
+GENERATIONS = "generations"
 READERS = ".readers"  # flock'ed shared by readers of a generation, exclusively by a build deleting it
-KEEP_OLD_GENERATIONS = 1  # kept even when unpinned: a reader between reading the manifest and pinning
+GENERATION_FILE = "generation.json"
+DELETED_FILE = "deleted.npy"
+KEEP_OLD_GENERATIONS = 1  # kept even when unpinned: a reader between reading the generation and pinning
 
 
 @dataclass(slots=True, frozen=True)
 class Generation:
+    """A generation's folder. `sqlite` is the store a reader of it opens: the index's one store (format 2),
+    or the generation's own copy (format 1, with its `faiss` and `lexical` files)."""
+
     number: int
     path: Path
+    store: Path
 
     @property
     def sqlite(self) -> Path:
-        return self.path / "news.sqlite"
+        return self.store
 
     @property
     def faiss(self) -> Path:
@@ -50,12 +71,34 @@ class Generation:
         return self.path / "lexical.npz"
 
 
+@dataclass(slots=True, frozen=True)
+class GenerationRecord:
+    """What a format-2 generation is made of: its segments (oldest first) and its deleted passages."""
+
+    number: int
+    segments: list[str]
+    deleted: np.ndarray  # sorted passage ids
+
+
 def default_index_dir() -> Path:
     return Path(os.environ.get("NEWSDESK_INDEX", "var/index"))
 
 
+def store_path(index_dir: Path) -> Path:
+    return Path(index_dir) / STORE
+
+
+def segments_dir(index_dir: Path) -> Path:
+    return Path(index_dir) / SEGMENTS
+
+
+def generation(index_dir: Path, number: int, format_version: int = FORMAT_VERSION) -> Generation:
+    path = Path(index_dir) / GENERATIONS / str(number)
+    return Generation(number, path, path / STORE if format_version == 1 else store_path(index_dir))
+
+
 def read_manifest(index_dir: Path) -> dict[str, Any]:
-    """The live manifest; IndexMissingError when there is no index here."""
+    """The manifest; IndexMissingError when there is no index here."""
     path = Path(index_dir) / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -63,31 +106,31 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         raise IndexMissingError(index_dir) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise IndexFormatError(f"cannot read {path}: {exc}") from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMATS:
         raise IndexFormatError(
-            f"{path} has format version {manifest.get('format_version')}, this newsdesk reads {FORMAT_VERSION} "
-            "— rebuild it with `newsdesk index`"
+            f"{path} has format version {manifest.get('format_version')}, this newsdesk reads "
+            f"{' and '.join(map(str, READABLE_FORMATS))} — rebuild it with `newsdesk index`"
         )
     return manifest
 
 
 def live_generation(index_dir: Path) -> Generation | None:
+    """The generation the manifest names (None without an index). A writer goes by the store's own record
+    instead: the manifest is written just after the commit, so a killed build can leave it one behind."""
     try:
         manifest = read_manifest(index_dir)
     except IndexMissingError:
         return None
-    number = int(manifest["generation"])
-    return Generation(number, Path(index_dir) / "generations" / str(number))
+    return generation(index_dir, int(manifest["generation"]), manifest["format_version"])
 
 
 def open_generation(index_dir: Path) -> tuple[dict[str, Any], Generation]:
-    """The manifest and generation a reader should open (unpinned; see `open_pinned`)."""
+    """The manifest and the generation it names (unpinned; see `open_pinned`)."""
     manifest = read_manifest(index_dir)
-    number = int(manifest["generation"])
-    generation = Generation(number, Path(index_dir) / "generations" / str(number))
-    if not generation.sqlite.is_file():
-        raise IndexFormatError(f"{generation.sqlite} is missing — rebuild with `newsdesk index`")
-    return manifest, generation
+    found = generation(index_dir, int(manifest["generation"]), manifest["format_version"])
+    if not found.sqlite.is_file():
+        raise IndexFormatError(f"{found.sqlite} is missing — rebuild with `newsdesk index`")
+    return manifest, found
 
 
 class GenerationPin:
@@ -106,110 +149,120 @@ class GenerationPin:
         self.release()
 
 
-def pin_generation(generation: Generation) -> GenerationPin | None:
-    """Pin `generation` for reading; None when it has no `.readers` file (gone, or an older build's)."""
+def pin_generation(found: Generation) -> GenerationPin | None:
+    """Pin a generation for reading; None when it is gone (or its folder is incomplete)."""
     try:
-        handle = open(generation.path / READERS, "rb")  # noqa: SIM115 (held for the pin's lifetime)
+        handle = open(found.path / READERS, "rb")  # noqa: SIM115 (held for the pin's lifetime)
     except OSError:
         return None
     fcntl.flock(handle, fcntl.LOCK_SH)  # waits only while a build is moving this generation away
+    if not found.path.is_dir():  # renamed away while we waited: deleted
+        handle.close()
+        return None
     return GenerationPin(handle)
 
 
 def open_pinned(index_dir: Path) -> tuple[dict[str, Any], Generation, GenerationPin | None]:
-    """Like `open_generation`, with the generation pinned. A build that publishes twice between our
-    reading the manifest and pinning may delete the generation first: then read the manifest again."""
+    """The manifest's generation, pinned. A build that publishes twice between our reading the manifest and
+    pinning may delete the generation first: then read the manifest again."""
     for _attempt in range(20):
         manifest = read_manifest(index_dir)
-        number = int(manifest["generation"])
-        generation = Generation(number, Path(index_dir) / "generations" / str(number))
-        pin = pin_generation(generation)
-        if generation.sqlite.is_file():
-            return manifest, generation, pin
+        found = generation(index_dir, int(manifest["generation"]), manifest["format_version"])
+        pin = pin_generation(found)
+        if pin is not None and found.sqlite.is_file():
+            return manifest, found, pin
         if pin is not None:
             pin.release()
-        if read_manifest(index_dir).get("generation") == number:
+        if read_manifest(index_dir).get("generation") == found.number:
             break  # the manifest names a generation that is not there: damaged, not a race
-    raise IndexFormatError(f"{generation.sqlite} is missing — rebuild with `newsdesk index`")
+    raise IndexFormatError(
+        f"generation {manifest['generation']} of {index_dir} is missing — rebuild with `newsdesk index`"
+    )
 
 
-def new_generation(index_dir: Path, seed: bool = True) -> Generation:
-    """A fresh folder for the next generation, seeded with a copy of the live store when `seed` and
-    there is one. Call it holding the build lock: folders beyond the live generation are left by
-    killed builds, and are removed here."""
-    index_dir = Path(index_dir)
-    root = index_dir / "generations"
-    root.mkdir(parents=True, exist_ok=True)
-    live = live_generation(index_dir)
-    _remove_unpublished(root, live.number if live else 0)
-    existing = [int(p.name) for p in root.iterdir() if p.name.isdigit()]
-    number = max([*existing, live.number if live else 0]) + 1
-    generation = Generation(number, root / str(number))
-    generation.path.mkdir()
-    (generation.path / READERS).touch()
-    if seed and live and live.sqlite.is_file():
-        shutil.copyfile(live.sqlite, generation.sqlite)
-    return generation
+def index_bytes(index_dir: Path) -> int:
+    """Bytes on disk of everything under `index_dir`."""
+    return sum(p.stat().st_size for p in Path(index_dir).rglob("*") if p.is_file())
 
 
-def _remove_unpublished(root: Path, live_number: int) -> None:
-    """Generations no manifest ever named (a killed build's) and half-deleted ones: nobody reads them."""
-    for path in root.iterdir():
-        if (path.name.isdigit() and int(path.name) > live_number) or path.name.startswith(".trash-"):
-            shutil.rmtree(path, ignore_errors=True)
+# --- format-2 generations --------------------------------------------------------------------------
 
 
-def publish(index_dir: Path, generation: Generation, manifest: dict[str, Any]) -> None:
-    """Make `generation` live: write the manifest to a temp file, fsync, rename over the old one."""
-    index_dir = Path(index_dir)
-    manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": generation.number}
-    # Every file the manifest will vouch for is on disk before it does: a power cut must not leave a live
-    # generation with half-written postings.
-    durable = [generation.sqlite, generation.faiss]
-    if generation.lexical.exists():  # generations written before postings were exported have none
-        durable.append(generation.lexical)
-    for path in durable:
-        with path.open("rb") as handle:
-            os.fsync(handle.fileno())
-    _fsync_dir(generation.path)
-    fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".manifest-", suffix=".json")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a server may run as another user
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, index_dir / MANIFEST)
-    _fsync_dir(index_dir)  # the rename itself survives a power cut
-    remove_stale_generations(index_dir)
+def write_generation(index_dir: Path, number: int, segments: list[str], deleted: np.ndarray) -> Generation:
+    """Generation `number`'s folder, written and fsync'ed; it is live once the store commits its number."""
+    made = generation(index_dir, number)
+    shutil.rmtree(made.path, ignore_errors=True)  # a killed build's, never committed
+    made.path.mkdir(parents=True)
+    (made.path / READERS).touch()
+    np.save(made.path / DELETED_FILE, np.asarray(deleted, dtype=np.int64), allow_pickle=False)
+    record = {"format_version": FORMAT_VERSION, "generation": number, "segments": segments, "deleted": len(deleted)}
+    (made.path / GENERATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    fsync_tree(made.path)
+    fsync_tree(made.path.parent)
+    return made
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def read_generation(found: Generation) -> GenerationRecord:
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        record = json.loads((found.path / GENERATION_FILE).read_text(encoding="utf-8"))
+        deleted = np.load(found.path / DELETED_FILE, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"cannot read generation {found.path}: {exc} — rebuild the index") from exc
+    return GenerationRecord(found.number, list(record["segments"]), deleted)
 
 
-def remove_stale_generations(index_dir: Path) -> None:
-    """Drop generations older than the live one (keeping a few, and any a reader has pinned) and
-    any left by a killed build. Call it holding the build lock."""
-    live = live_generation(index_dir)
-    root = Path(index_dir) / "generations"
-    if not live or not root.is_dir():
+def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Replace manifest.json (a copy of what the store committed): a server notices the new generation."""
+    write_json(Path(index_dir) / MANIFEST, manifest)
+
+
+def remove_uncommitted(index_dir: Path, committed: int) -> None:
+    """What a killed build left beyond the committed generation: its generation folders, its temporary and
+    unnamed segments. Call it holding the build lock."""
+    root = Path(index_dir) / GENERATIONS
+    if root.is_dir():
+        for path in root.iterdir():
+            if (path.name.isdigit() and int(path.name) > committed) or path.name.startswith(".trash-"):
+                shutil.rmtree(path, ignore_errors=True)
+    _remove_unreferenced_segments(index_dir)
+
+
+def remove_stale_generations(index_dir: Path, live: int | None = None) -> None:
+    """Drop generations older than the live one (keeping a few, and any a reader has pinned), then the
+    segments no remaining generation names. Call it holding the build lock."""
+    root = Path(index_dir) / GENERATIONS
+    if live is None:
+        current = live_generation(index_dir)
+        live = current.number if current else None
+    if live is None or not root.is_dir():
         return
-    _remove_unpublished(root, live.number)
+    remove_uncommitted(index_dir, live)
     for path in root.iterdir():
-        if path.name.isdigit() and int(path.name) < live.number - KEEP_OLD_GENERATIONS:
+        if path.name.isdigit() and int(path.name) < live - KEEP_OLD_GENERATIONS:
             _remove_unless_pinned(path)
+    _remove_unreferenced_segments(index_dir)
     for tmp in Path(index_dir).glob(".manifest-*.json"):
         tmp.unlink(missing_ok=True)
 
 
+def _remove_unreferenced_segments(index_dir: Path) -> None:
+    root = segments_dir(index_dir)
+    if not root.is_dir():
+        return
+    named: set[str] = set()
+    generations = Path(index_dir) / GENERATIONS
+    for path in generations.iterdir() if generations.is_dir() else ():
+        record = path / GENERATION_FILE
+        if path.name.isdigit() and record.is_file():
+            named.update(json.loads(record.read_text(encoding="utf-8"))["segments"])
+    for path in root.iterdir():
+        if path.name not in named:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _remove_unless_pinned(path: Path) -> bool:
     """Delete a generation folder unless a reader holds a pin on it. The folder is renamed away while
-    the exclusive lock is held, so a reader pinning it afterwards finds it gone and rereads the manifest."""
+    the exclusive lock is held, so a reader pinning it afterwards finds it gone and looks again."""
     try:
         handle = open(path / READERS, "rb")  # noqa: SIM115
     except FileNotFoundError:

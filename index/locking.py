@@ -54,7 +54,10 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 def pause_point(stage: str) -> None:
     """Test hook: with NEWSDESK_TEST_PAUSE_AT=<stage> a build writes `newsdesk-pause: <stage>` to stderr
     and sleeps there, so tests/test_reliability.py can SIGKILL it at that exact point.
-    Stages, in order: reading, embedding, writing (store committed, FAISS not yet), publishing."""
+    Stages, in order: reading (the first article), embedding (before the first encoder call), streaming (a
+    batch's vectors committed to the vector cache), segments (the new segments written), committing (the
+    generation's folder written, the store not yet committed), publishing (committed, manifest.json not yet
+    replaced), cleaning (published; old generations not yet removed)."""
     if os.environ.get(PAUSE_ENV) == stage:
         print(f"newsdesk-pause: {stage}", file=sys.stderr, flush=True)
         time.sleep(3600)

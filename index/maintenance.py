@@ -1,5 +1,5 @@
 """Changing an index after it is built: remove articles, rebuild it from its sources (files and the web),
-update it, rebuild its vector index.
+update it, compact it, rebuild its vector index.
 
 Every operation writes a new generation through `index.build.writing`, under the same lock as a
 build, so a running server switches to the result atomically and two jobs never interleave.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from index import layout, vectors
 from index.build import GenerationWriter, writing
 from index.encoders import DEFAULT_BACKEND, Encoder, load_encoder
-from index.errors import IndexMissingError, NewsdeskError
+from index.errors import NewsdeskError
 from index.locking import build_lock
 from index.model import Article, Skip
 from index.readers import DEFAULT_MAX_FILE_BYTES, read_paths
@@ -48,34 +48,22 @@ class RemoveReport:
 
 
 def remove(index_dir: Path, keys: Iterable[str]) -> RemoveReport:
-    """Delete articles by id or URL (rows, passages, FTS entries and vectors) in a new generation.
-    Keys that match nothing are reported; when none matches, no generation is written."""
+    """Delete articles by id or URL (rows, passages, and from the next generation their vectors and
+    postings) in a new generation. Keys that match nothing are reported; when none matches, no generation
+    is written."""
     started = time.perf_counter()
     index_dir = Path(index_dir)
     report = RemoveReport()
-    with build_lock(index_dir):
-        live = layout.live_generation(index_dir)
-        if live is None:
-            raise IndexMissingError(index_dir)
-        store = Store(live.sqlite, readonly=True)
-        try:
-            for key in dict.fromkeys(keys):
-                article_id = store.resolve_id(key)
-                if article_id is None:
-                    report.not_found.append(key)
-                elif article_id not in report.removed:
-                    report.removed.append(article_id)
-            counts = store.counts()
-        finally:
-            store.close()
-        if report.removed:
-            with writing(index_dir) as writer:
-                writer.remove(report.removed)
-            counts = {"articles": writer.report.articles, "passages": writer.report.passages}
-            report.generation = writer.report.generation
-        else:
-            report.generation = live.number
-    report.articles, report.passages = counts["articles"], counts["passages"]
+    with writing(index_dir) as writer:
+        for key in dict.fromkeys(keys):
+            article_id = writer.resolve(key)
+            if article_id is None:
+                report.not_found.append(key)
+            elif article_id not in report.removed:
+                report.removed.append(article_id)
+        writer.remove(report.removed)
+    report.generation = writer.report.generation
+    report.articles, report.passages = writer.report.articles, writer.report.passages
     report.seconds = round(time.perf_counter() - started, 2)
     return report
 
@@ -95,8 +83,9 @@ class ReindexReport:
 
 
 def reindex_vectors(index_dir: Path, kind: str | None = None) -> ReindexReport:
-    """Rebuild the FAISS file from the vectors stored in SQLite, as type `kind` (default: the one its size
-    calls for), in a new generation published like a build's. Nothing is embedded; the store is unchanged."""
+    """Rebuild the vector index from the stored vectors, as type `kind` (default: the one its size calls for),
+    by compacting the index into segments of that type, in a new generation published like a build's.
+    Nothing is embedded; the rows are unchanged."""
     started = time.perf_counter()
     if kind is not None and kind not in vectors.KINDS:
         raise NewsdeskError(f"unknown vector index type {kind!r}; choose from {', '.join(vectors.KINDS)}")
@@ -107,6 +96,44 @@ def reindex_vectors(index_dir: Path, kind: str | None = None) -> ReindexReport:
         kind=kind,
         passages=writer.report.passages,
         generation=writer.report.generation,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+@dataclass(slots=True)
+class CompactReport:
+    """What `compact` did: segments and deleted passages before and after, the index's size on disk."""
+
+    segments_before: int
+    segments: int
+    deleted_before: int
+    deleted: int
+    passages: int = 0
+    generation: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def compact(index_dir: Path) -> CompactReport:
+    """Merge the index's segments (up to the segment size cap) and drop deleted passages from them, in a new
+    generation published like a build's: searches touch fewer segments and no dead vectors. Nothing is
+    embedded; the rows are unchanged. Updates merge small segments as they go; this does the rest."""
+    started = time.perf_counter()
+    before = layout.read_manifest(index_dir)
+    with writing(index_dir) as writer:
+        writer.compact()
+    after = layout.read_manifest(index_dir)
+    return CompactReport(
+        segments_before=int(before.get("segments", 1)),
+        segments=int(after.get("segments", 1)),
+        deleted_before=int(before.get("deleted", 0)),
+        deleted=int(after.get("deleted", 0)),
+        passages=writer.report.passages,
+        generation=writer.report.generation,
+        bytes=layout.index_bytes(index_dir),
         seconds=round(time.perf_counter() - started, 2),
     )
 
@@ -145,10 +172,10 @@ def rebuild(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     fetch_options: FetchOptions | None = None,
 ) -> SourcesReport:
-    """The whole index again from `sources`, into a fresh store: articles no longer in the sources are
-    gone. Vectors of passages the previous generation had are reused, not re-embedded; counts and
-    first-seen dates are relative to the previous generation. Sources that give no article at all never
-    replace an index that has some (NewsdeskError).
+    """The whole index again from `sources`: articles no longer in the sources are removed. Vectors of
+    passages the index had are reused, not re-embedded; counts and first-seen dates are relative to the
+    previous generation. Sources that give no article at all never replace an index that has some
+    (NewsdeskError).
 
     Web sources are followed as `update` does. Pages fetched before are not fetched again, so their
     articles are carried over from the previous generation: every article whose origin is a page that
@@ -227,7 +254,8 @@ def _following(config: SourcesConfig, index_dir: Path, options: FetchOptions | N
 
 
 def _live_store(index_dir: Path) -> AbstractContextManager[Store | None]:
-    """The live generation's store, read-only (a build in progress has not replaced it yet); None for a new index."""
+    """The store as the live generation has it, through a read-only connection of its own (a build in progress
+    has not committed its changes yet); None for a new index."""
     live = layout.live_generation(index_dir)
     return closing(Store(live.sqlite, readonly=True)) if live else nullcontext(None)
 

@@ -1,10 +1,19 @@
-"""The SQLite schema of a generation's `news.sqlite` (created by `index.store.Store`)."""
+"""The SQLite schema of an index's `news.sqlite` (created by `index.store.Store`).
+
+Format 2 keeps one store per index, updated in place (WAL): rows only. Passage vectors live in the
+segments (index/segments.py), passage texts are spans of their article's text (kept compressed), and the
+BM25 postings are in the segments too, so there is no FTS5 table. `meta` holds the generation a commit
+published.
+"""
 
 from __future__ import annotations
 
-from index.lexical import FTS_TOKENIZER
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,                         -- 'format', 'generation', 'manifest' (JSON)
+    value TEXT NOT NULL
+);
 
-SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
     url TEXT,
@@ -14,7 +23,7 @@ CREATE TABLE IF NOT EXISTS articles (
     authors TEXT NOT NULL DEFAULT '[]',          -- JSON list of names
     published TEXT,                               -- ISO 8601
     language TEXT,
-    text TEXT NOT NULL,
+    text BLOB NOT NULL,                           -- zlib-compressed UTF-8: read it through Store (unpack_text)
     content_hash TEXT NOT NULL,
     story_id TEXT,
     signature BLOB,                               -- MinHash of the body, for story grouping
@@ -35,25 +44,26 @@ CREATE TABLE IF NOT EXISTS article_urls (
 CREATE INDEX IF NOT EXISTS article_urls_article ON article_urls(article_id);
 
 CREATE TABLE IF NOT EXISTS passages (
-    id INTEGER PRIMARY KEY,                       -- also the vector's id in vectors.faiss
+    id INTEGER PRIMARY KEY,                       -- the vector's and the postings' id in the segments
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL,
+    start INTEGER NOT NULL,                       -- the passage is the article's text[start:end]
     end INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    input_hash TEXT NOT NULL,                     -- hash of what the encoder saw: equal hash, reusable vector
-    vector BLOB NOT NULL                          -- float32, L2-normalized
+    input_hash TEXT NOT NULL                      -- hash of what the encoder saw: equal hash, reusable vector
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
 CREATE INDEX IF NOT EXISTS passages_input ON passages(input_hash);
-
--- Contentless: the text already lives in `passages`; rows are removed with the 'delete' command.
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, text, content='', tokenize='{FTS_TOKENIZER}'
-);
 
 CREATE TABLE IF NOT EXISTS stories (
     id TEXT PRIMARY KEY,
     size INTEGER NOT NULL
 );
+
+-- MinHash LSH band keys of every article long enough to group: a new article finds its near-copies by
+-- an indexed lookup of its own keys, so an update never loads every signature.
+CREATE TABLE IF NOT EXISTS story_bands (
+    key INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
 """

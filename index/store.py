@@ -1,6 +1,10 @@
-"""The SQLite store: articles, their URLs, passages with vectors, the FTS5 table and stories.
+"""The SQLite store: articles, their URLs, passages, stories and the index's commit record (`meta`).
 
-SQLite is the source of truth; the FAISS file is derived from the vectors kept here.
+Every SQL statement about an index's rows is here (`index.staging` has the build's vector cache). A format-2
+index has one store, updated in place in WAL mode: a writer changes it inside one transaction that also
+records the generation it publishes, and a reader holds one read transaction for its lifetime
+(`begin_snapshot`), so every row it reads belongs to the generation it opened. Passage vectors are not
+here: they live in the segments, and a reader's store is given `vector_lookup` to read them from there.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ import itertools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,19 @@ from index.schema import SCHEMA
 # Keys bound per `IN (...)` statement: well under SQLite's limit on host parameters (999 before 3.32).
 IN_CHUNK = 500
 
+VectorLookup = Callable[[np.ndarray], np.ndarray]  # passage ids -> their vectors, one row each
+
+
+def pack_text(text: str) -> bytes:
+    """An article's text as the store keeps it: zlib-compressed UTF-8 (news text shrinks to ~43 %, and a
+    page of results decompresses its articles in well under a millisecond)."""
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def unpack_text(value: str | bytes) -> str:
+    """An article's text from its column: compressed (format 2) or plain (a format-1 store)."""
+    return value if isinstance(value, str) else zlib.decompress(value).decode("utf-8")
+
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
@@ -35,29 +54,37 @@ _ARTICLE_COLUMNS = (
 )
 
 
-class Store:
-    """A connection to one generation's `news.sqlite`."""
+TEXTS_KEPT = 256  # decompressed article texts a reader keeps (a page of results and its story copies)
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
+
+class Store:
+    """A connection to an index's `news.sqlite`. Transactions are explicit: `begin` ... `commit` for a
+    writer, `begin_snapshot` for a reader; outside them every statement commits by itself."""
+
+    def __init__(
+        self, path: Path, readonly: bool = False, vector_lookup: VectorLookup | None = None, wal: bool = True
+    ) -> None:
         self.path = path
+        self.vector_lookup = vector_lookup
         if readonly:
-            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
         else:
-            self.db = sqlite3.connect(path, check_same_thread=False)
+            self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.db.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
+            self.db.execute("PRAGMA synchronous=FULL")  # a commit is the publication of a generation
+            self.db.execute("PRAGMA journal_size_limit=67108864")  # a checkpointed WAL shrinks back to 64 MiB
             self.db.executescript(SCHEMA)
-            self.db.execute("PRAGMA journal_mode=DELETE")
-            self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
         self.db.row_factory = sqlite3.Row
+        self._changes_at_begin = 0
+        # A reader's rows never change under it (its snapshot), so decompressed texts can be kept; a
+        # writer's can change, so it keeps none.
+        self._texts: OrderedDict[str, str] | None = OrderedDict() if readonly else None
+        self._texts_lock = threading.Lock()
 
     def close(self) -> None:
         self.db.close()
-
-    @property
-    def total_changes(self) -> int:
-        """Rows inserted, changed or deleted through this connection since it was opened."""
-        return self.db.total_changes
 
     def _rows_in(self, sql: str, keys: Sequence[object]) -> Iterator[Any]:
         """The rows of `sql` for every key, its `{keys}` placeholder bound to `IN_CHUNK` keys at a time."""
@@ -68,19 +95,85 @@ class Store:
             for chunk in (keys[begin : begin + IN_CHUNK] for begin in range(0, len(keys), IN_CHUNK))
         )
 
+    # --- transactions and the commit record ------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start the writer's transaction (taking SQLite's write lock: readers go on reading)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self._changes_at_begin = self.db.total_changes
+
+    def begin_snapshot(self) -> int:
+        """Start the read transaction a reader keeps: from here on it sees the store as of this moment.
+        Returns the generation committed then (0 for a store that never published one)."""
+        self.db.execute("BEGIN")
+        return int(self.meta("generation") or 0)  # the first read fixes the snapshot
+
+    def end_snapshot(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def commit(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def changes(self) -> int:
+        """Rows inserted, updated or deleted since `begin`: 0 means a build changed nothing."""
+        return self.db.total_changes - self._changes_at_begin
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file, as far as no reader still needs them."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def copy_rows_from(self, path: Path, tables: dict[str, str]) -> None:
+        """Copy `tables` (name -> the columns to copy) from another store file, in one transaction; a
+        column written `pack_text(text)` is compressed on the way."""
+        self.db.create_function("pack_text", 1, pack_text, deterministic=True)
+        self.db.execute("ATTACH DATABASE ? AS source", (str(path),))
+        try:
+            self.db.execute("BEGIN")
+            for table, columns in tables.items():
+                targets = columns.replace("pack_text(text)", "text")
+                self.db.execute(f"INSERT INTO main.{table}({targets}) SELECT {columns} FROM source.{table}")
+            self.db.execute("COMMIT")
+        finally:
+            self.db.execute("DETACH DATABASE source")
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
     # --- reading -------------------------------------------------------------------------------
+
+    def _text(self, article_id: str, packed: str | bytes) -> str:
+        """An article's text from its column value, decompressed at most once while it stays recent."""
+        if self._texts is None:
+            return unpack_text(packed)
+        with self._texts_lock:
+            text = self._texts.get(article_id)
+            if text is not None:
+                self._texts.move_to_end(article_id)
+                return text
+        text = unpack_text(packed)
+        with self._texts_lock:
+            self._texts[article_id] = text
+            if len(self._texts) > TEXTS_KEPT:
+                self._texts.popitem(last=False)
+        return text
 
     def article_state(self, article_id: str) -> tuple[str, str | None] | None:
         """(content_hash, first_seen) of a stored article, or None."""
         row = self.db.execute("SELECT content_hash, first_seen FROM articles WHERE id=?", (article_id,)).fetchone()
         return (row[0], row[1]) if row else None
-
-    def article_times(self, article_id: str) -> tuple[str, str, str | None] | None:
-        """(content_hash, first_seen, updated) of a stored article, or None."""
-        row = self.db.execute(
-            "SELECT content_hash, first_seen, updated FROM articles WHERE id=?", (article_id,)
-        ).fetchone()
-        return (row[0], row[1], row[2]) if row else None
 
     def origins(self) -> list[tuple[str, str | None]]:
         """(article id, origin) of every article: the file (and record) each one was last read from."""
@@ -111,8 +204,9 @@ class Store:
             urls.setdefault(row[0], []).append(row[1])
         return {
             row["id"]: StoredArticle(
-                **{k: row[k] for k in row.keys() if k != "authors"},  # noqa: SIM118 (Row iterates values)
+                **{k: row[k] for k in row.keys() if k not in ("authors", "text")},  # noqa: SIM118 (Row iterates values)
                 authors=json.loads(row["authors"]),
+                text=self._text(row["id"], row["text"]),
                 urls=urls.get(row["id"], []),
             )
             for row in self._rows_in(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({{keys}})", ids)
@@ -122,31 +216,26 @@ class Store:
         return self.articles([article_id]).get(article_id)
 
     def passages_of(self, article_id: str) -> list[Passage]:
+        row = self.db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
+        if row is None:
+            return []
+        text = self._text(article_id, row[0])
         rows = self.db.execute(
-            "SELECT ordinal, start, end, text FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,)
+            "SELECT ordinal, start, end FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,)
         )
-        return [Passage(article_id, r[0], r[1], r[2], r[3]) for r in rows]
+        # A passage is a span of its article's text: text[start:end].
+        return [Passage(article_id, r[0], r[1], r[2], text[r[1] : r[2]]) for r in rows]
 
-    def vectors_by_input_hash(self, digests: Iterable[str]) -> dict[str, np.ndarray]:
-        """Stored vectors for encoder inputs seen before: those are never embedded again."""
-        rows = self._rows_in("SELECT input_hash, vector FROM passages WHERE input_hash IN ({keys})", list(set(digests)))
-        return {digest: np.frombuffer(blob, dtype=np.float32) for digest, blob in rows}
+    def passage_ids_by_input_hash(self, digests: Iterable[str], below: int) -> dict[str, int]:
+        """A passage id (under `below`: ones already in a segment) for each encoder input seen before."""
+        rows = self._rows_in(
+            f"SELECT input_hash, id FROM passages WHERE id < {int(below)} AND input_hash IN ({{keys}})",
+            list(set(digests)),
+        )
+        return {digest: pid for digest, pid in rows}
 
-    def iter_vectors(self, batch: int = 8192) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(ids, vectors) in batches, in passage id order, for building the vector index."""
-        cursor = self.db.execute("SELECT id, vector FROM passages ORDER BY id")
-        while rows := cursor.fetchmany(batch):
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            yield ids, vectors
-
-    def signatures(self) -> list[tuple[str, str, bytes]]:
-        return [
-            (r[0], r[1], r[2])
-            for r in self.db.execute(
-                "SELECT id, story_id, signature FROM articles WHERE signature IS NOT NULL AND story_id IS NOT NULL"
-            )
-        ]
+    def max_passage_id(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0])
 
     def story_ids(self, article_ids: Sequence[str]) -> dict[str, str | None]:
         """The story of each of `article_ids` (None for an article alone in its story)."""
@@ -158,7 +247,7 @@ class Store:
         return [r[0] for r in rows]
 
     def passage_owners(self) -> PassageOwners:
-        """The article of every passage, for ranking passages by article without reading them."""
+        """The article of every passage (a format-1 index has no passage map of its own)."""
         rows = self.db.execute("SELECT id, article_id FROM passages ORDER BY id").fetchall()
         return PassageOwners(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows])
 
@@ -187,8 +276,12 @@ class Store:
 
     def passages_by_id(self, ids: Sequence[int]) -> dict[int, Passage]:
         """The passages of `ids` (the few a result page shows), by id."""
-        rows = self._rows_in("SELECT id, article_id, ordinal, start, end, text FROM passages WHERE id IN ({keys})", ids)
-        return {r[0]: Passage(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        rows = list(self._rows_in("SELECT id, article_id, ordinal, start, end FROM passages WHERE id IN ({keys})", ids))
+        texts = {
+            r[0]: self._text(r[0], r[1])
+            for r in self._rows_in("SELECT id, text FROM articles WHERE id IN ({keys})", sorted({r[1] for r in rows}))
+        }
+        return {r[0]: Passage(r[1], r[2], r[3], r[4], texts[r[1]][r[3] : r[4]]) for r in rows}
 
     def passage_ids_of(self, article_id: str) -> np.ndarray:
         """The ids of an article's passages, ascending."""
@@ -197,21 +290,31 @@ class Store:
 
     def passage_vectors(self, article_id: str) -> np.ndarray:
         """The vectors of an article's passages, one row each in passage order (no rows when it has none)."""
-        rows = self.db.execute("SELECT vector FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,))
-        blobs = [r[0] for r in rows]
-        if not blobs:
+        ids = np.fromiter(
+            (
+                r[0]
+                for r in self.db.execute("SELECT id FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,))
+            ),
+            dtype=np.int64,
+        )
+        if not len(ids):
             return np.empty((0, 0), dtype=np.float32)
-        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+        if self.vector_lookup is None:
+            raise RuntimeError("this store was opened without a vector lookup (open it through index.snapshot)")
+        return self.vector_lookup(ids)
 
     def passages_with_titles(self) -> Iterator[TitledPassage]:
         """Every passage in id order with its article's title and link: what the encoder saw can be rebuilt."""
         rows = self.db.execute(
             "SELECT p.id, a.id, coalesce(a.url, (SELECT u.original FROM article_urls u WHERE u.article_id = a.id "
-            "ORDER BY u.rowid LIMIT 1)), a.title, p.text, p.input_hash "
+            "ORDER BY u.rowid LIMIT 1)), a.title, a.text, p.start, p.end, p.input_hash "
             "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
         )
-        for row in rows:
-            yield TitledPassage(*row)
+        last_article, text = None, ""
+        for pid, article_id, url, title, packed, start, end, digest in rows:
+            if article_id != last_article:  # an article's passages come one after another
+                last_article, text = article_id, unpack_text(packed)
+            yield TitledPassage(pid, article_id, url, title, text[start:end], digest)
 
     def articles_per_source(self) -> dict[str, int]:
         """Articles per source ('' for none), most first, then by name."""
@@ -226,26 +329,19 @@ class Store:
         return DateRange(row[0], row[1])
 
     def term_instances(self) -> TermInstances:
-        """Every term occurrence of the FTS5 table, from its vocabulary, for `index.lexical.postings`."""
+        """Every term occurrence of a format-1 store's FTS5 table (`passages_fts`), for `index.lexical`."""
         self.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.newsdesk_instances USING fts5vocab(main, passages_fts, instance)"
         )
         try:
-            # One row per term, its instances concatenated in the vocabulary's own (term, rowid) order:
-            # SQLite does the grouping in C and numpy parses the lists, so 7.5M instances take ~2.5 s
-            # instead of ~6 s of Python tuples.
-            terms, rowid_lists, title_flags = [], [], []
-            for term, rowids, flags in self.db.execute(
+            rows = self.db.execute(
                 "SELECT term, group_concat(doc), group_concat(col = 'title', '') "
                 "FROM temp.newsdesk_instances GROUP BY term"
-            ):
-                terms.append(term)
-                rowid_lists.append(rowids)
-                title_flags.append(flags)
+            ).fetchall()
         finally:
             self.db.execute("DROP TABLE temp.newsdesk_instances")
-        rows = int(self.db.execute("SELECT count(*) FROM passages_fts_docsize").fetchone()[0])
-        return TermInstances(terms, rowid_lists, title_flags, rows)
+        count = int(self.db.execute("SELECT count(*) FROM passages_fts_docsize").fetchone()[0])
+        return TermInstances([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], count)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -253,6 +349,32 @@ class Store:
             "passages": self.db.execute("SELECT count(*) FROM passages").fetchone()[0],
             "stories": self.db.execute("SELECT count(*) FROM stories WHERE size > 1").fetchone()[0],
         }
+
+    def published_dates(self) -> dict[str, str]:
+        """The `published` value of every dated article, by id: a searcher reads them once and keeps them
+        in memory (search.published), so a per-question `as_of` costs no query."""
+        return dict(self.db.execute("SELECT id, published FROM articles WHERE published IS NOT NULL"))
+
+    def count_by_source(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """How many of `article_ids` each source has ('' for none), most first, then by name."""
+        counts: dict[str, int] = {}
+        for source, count in self._rows_in(
+            "SELECT coalesce(source, ''), count(*) FROM articles WHERE id IN ({keys}) GROUP BY 1",
+            list(dict.fromkeys(article_ids)),
+        ):
+            counts[source] = counts.get(source, 0) + count
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def count_by_day(self, article_ids: Sequence[str]) -> dict[str | None, int]:
+        """How many of `article_ids` were published on each day (YYYY-MM-DD, the date as written; None
+        for the undated ones)."""
+        counts: dict[str | None, int] = {}
+        for day, count in self._rows_in(
+            "SELECT substr(published, 1, 10), count(*) FROM articles WHERE id IN ({keys}) GROUP BY 1",
+            list(dict.fromkeys(article_ids)),
+        ):
+            counts[day] = counts.get(day, 0) + count
+        return counts
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -263,19 +385,20 @@ class Store:
                 (canonical, article_id, original or canonical),
             )
 
-    def delete_passages(self, article_id: str) -> None:
-        rows = self.db.execute(
-            "SELECT p.id, a.title, p.text FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.article_id=?",
-            (article_id,),
-        ).fetchall()
-        self.db.executemany(
-            "INSERT INTO passages_fts(passages_fts, rowid, title, text) VALUES('delete', ?, ?, ?)", rows
-        )
+    def delete_passages(self, article_id: str) -> list[tuple[int, str]]:
+        """Delete an article's passages; returns their (id, input hash): their vectors stay reusable."""
+        rows = [
+            (r[0], r[1])
+            for r in self.db.execute("SELECT id, input_hash FROM passages WHERE article_id=?", (article_id,))
+        ]
         self.db.execute("DELETE FROM passages WHERE article_id=?", (article_id,))
+        return rows
 
-    def delete_article(self, article_id: str) -> None:
-        self.delete_passages(article_id)
+    def delete_article(self, article_id: str) -> list[tuple[int, str]]:
+        """Delete an article with its URLs and passages (returned as by `delete_passages`)."""
+        rows = self.delete_passages(article_id)
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+        return rows
 
     def put_article(self, article: Article, first_seen: str | None, signature: bytes | None) -> None:
         """Insert or replace an article's row (its passages are written separately)."""
@@ -297,7 +420,7 @@ class Store:
                 json.dumps(article.authors, ensure_ascii=False),
                 article.published,
                 article.language,
-                article.text,
+                pack_text(article.text),
                 article.content_hash,
                 signature,
                 article.origin,
@@ -331,85 +454,53 @@ class Store:
         )
         return cursor.rowcount > 0
 
-    def set_times(self, article_id: str, first_seen: str, updated: str | None) -> None:
-        """Carry an article's dates over from another store (a rebuild keeps when it was first seen)."""
-        self.db.execute("UPDATE articles SET first_seen=?, updated=? WHERE id=?", (first_seen, updated, article_id))
-
-    def put_passages(self, title: str, passages: list[Passage], input_hashes: list[str], vectors: np.ndarray) -> None:
-        for passage, digest, vector in zip(passages, input_hashes, vectors, strict=True):
-            cursor = self.db.execute(
-                "INSERT INTO passages(article_id, ordinal, start, end, text, input_hash, vector) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    passage.article_id,
-                    passage.ordinal,
-                    passage.start,
-                    passage.end,
-                    passage.text,
-                    digest,
-                    np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
-                ),
-            )
-            self.db.execute(
-                "INSERT INTO passages_fts(rowid, title, text) VALUES (?,?,?)", (cursor.lastrowid, title, passage.text)
-            )
-
-    def set_stories(self, assignments: dict[str, str]) -> None:
+    def put_passages(self, first_id: int, passages: list[Passage], input_hashes: list[str]) -> None:
+        """Insert passages with ids `first_id`, `first_id + 1`, ... (their vectors go to a segment)."""
         self.db.executemany(
-            "UPDATE articles SET story_id=? WHERE id=?", [(story, article) for article, story in assignments.items()]
+            "INSERT INTO passages(id, article_id, ordinal, start, end, input_hash) VALUES (?,?,?,?,?,?)",
+            [
+                (first_id + n, p.article_id, p.ordinal, p.start, p.end, digest)
+                for n, (p, digest) in enumerate(zip(passages, input_hashes, strict=True))
+            ],
         )
-        self.db.execute("DELETE FROM stories")
-        self.db.execute(
-            "INSERT INTO stories(id, size) SELECT story_id, count(*) FROM articles "
-            "WHERE story_id IS NOT NULL GROUP BY story_id"
+
+    # --- stories ---------------------------------------------------------------------------------
+
+    def story_candidates(self, keys: Sequence[int]) -> list[tuple[str, str | None, bytes]]:
+        """(id, story id, signature) of the articles sharing any of the LSH band `keys`."""
+        ids = sorted({r[0] for r in self._rows_in("SELECT article_id FROM story_bands WHERE key IN ({keys})", keys)})
+        return [
+            (r[0], r[1], r[2])
+            for r in self._rows_in("SELECT id, story_id, signature FROM articles WHERE id IN ({keys})", ids)
+        ]
+
+    def story_of(self, article_id: str) -> tuple[str | None, bytes | None] | None:
+        """(story id, signature) of a stored article, or None."""
+        row = self.db.execute("SELECT story_id, signature FROM articles WHERE id=?", (article_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_story_bands(self, article_id: str, keys: Sequence[int]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO story_bands(key, article_id) VALUES (?, ?)", [(k, article_id) for k in keys]
         )
 
-    def commit(self) -> None:
-        self.db.commit()
+    def remove_story_bands(self, article_id: str, keys: Sequence[int]) -> None:
+        self.db.executemany("DELETE FROM story_bands WHERE key=? AND article_id=?", [(k, article_id) for k in keys])
 
-    def changes(self) -> int:
-        """Rows inserted, updated or deleted through this connection since it was opened: 0 means a build
-        changed nothing."""
-        return self.db.total_changes
+    def set_story(self, article_id: str, story_id: str) -> None:
+        self.db.execute("UPDATE articles SET story_id=? WHERE id=?", (story_id, article_id))
 
-    # --- time-aware search (issue 13): appended here so the store's other sections stay as they were ---
+    def refresh_story_sizes(self, story_ids: Iterable[str]) -> None:
+        """Recount the articles of `story_ids` (a story left with none is dropped)."""
+        for story_id in set(story_ids):
+            self.db.execute("DELETE FROM stories WHERE id=?", (story_id,))
+            self.db.execute(
+                "INSERT INTO stories(id, size) SELECT story_id, count(*) FROM articles WHERE story_id=? "
+                "GROUP BY story_id",
+                (story_id,),
+            )
 
-    def published_dates(self) -> dict[str, str]:
-        """The `published` value of every dated article, by id: a searcher reads them once and keeps them
-        in memory (search.published), so a per-question `as_of` costs no query."""
-        return dict(self.db.execute("SELECT id, published FROM articles WHERE published IS NOT NULL"))
-
-    def count_by_source(self, article_ids: Sequence[str]) -> dict[str, int]:
-        """How many of `article_ids` each source has ('' for none), most first, then by name."""
-        counts: dict[str, int] = {}
-        for source, count in self._rows_in(
-            "SELECT coalesce(source, ''), count(*) FROM articles WHERE id IN ({keys}) GROUP BY 1",
-            list(dict.fromkeys(article_ids)),
-        ):
-            counts[source] = counts.get(source, 0) + count
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-    def count_by_day(self, article_ids: Sequence[str]) -> dict[str | None, int]:
-        """How many of `article_ids` were published on each day (YYYY-MM-DD, the date as written; None
-        for the undated ones)."""
-        counts: dict[str | None, int] = {}
-        for day, count in self._rows_in(
-            "SELECT substr(published, 1, 10), count(*) FROM articles WHERE id IN ({keys}) GROUP BY 1",
-            list(dict.fromkeys(article_ids)),
-        ):
-            counts[day] = counts.get(day, 0) + count
-        return counts
-
-
-class StorePerThread:
-    """One read-only `Store` per thread over one file: sqlite3 connections are not meant to be shared."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-
-    def get(self) -> Store:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.path, readonly=True)
-        return store
+    def signatures(self) -> Iterator[tuple[str, bytes]]:
+        """(id, signature) of every signed article (a migration fills `story_bands` from them)."""
+        for row in self.db.execute("SELECT id, signature FROM articles WHERE signature IS NOT NULL"):
+            yield row[0], row[1]

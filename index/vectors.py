@@ -1,14 +1,15 @@
-"""The FAISS vector index: passage vectors keyed by passage id, derived from the store.
+"""The FAISS vector indexes: passage vectors keyed by passage id, one index per segment (index/segments.py).
 
-The index type follows the collection's size (`choose_index_type`): an exact scan while that is fast
-enough, an HNSW graph past it. Everything here can be rebuilt from SQLite at any time
-(`newsdesk reindex-vectors`). Both kinds keep the full float vectors, so scores are true cosines.
+A segment's index type follows its size (`choose_index_type`): an exact scan while that is fast enough, an
+HNSW graph past it. Both kinds keep the full float vectors (the only copy: the store keeps none), so scores
+are true cosines and a vector can be read back for reuse or a rebuild (`stored_vectors`). A `VectorSet`
+searches the segments of one generation as one index, its deleted passages masked out.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def new_index(kind: str, dimension: int) -> faiss.Index:
         inner = graph
     else:
         raise ValueError(f"unknown vector index type {kind!r}; choose from {', '.join(KINDS)}")
-    return faiss.IndexIDMap2(inner)
+    return faiss.IndexIDMap(inner)
 
 
 def build_index(dimension: int, batches: Iterable[tuple[np.ndarray, np.ndarray]], kind: str = FLAT) -> faiss.Index:
@@ -78,44 +79,71 @@ def build_index(dimension: int, batches: Iterable[tuple[np.ndarray, np.ndarray]]
     return index
 
 
-def index_type(index: faiss.Index) -> str:
-    """The kind of an index written by `build_index`."""
-    inner = _faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+def index_type(index: faiss.Index | VectorSet) -> str:
+    """The kind of an index written by `build_index` (of a VectorSet: the kind of its largest segment)."""
+    if isinstance(index, VectorSet):
+        return index.kind
+    inner = _faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap | faiss.IndexIDMap2) else index
     return HNSW if isinstance(inner, faiss.IndexHNSW) else FLAT
+
+
+def stored_vectors(index: faiss.Index) -> np.ndarray:
+    """The full vectors an index holds, in insertion order, as a (memory-mapped, read-only) matrix view:
+    valid while `index` lives."""
+    mapped: Any = index
+    inner = _faiss.downcast_index(mapped.index) if isinstance(index, faiss.IndexIDMap | faiss.IndexIDMap2) else index
+    flat: Any = _faiss.downcast_index(inner.storage) if isinstance(inner, faiss.IndexHNSW) else inner
+    count = flat.ntotal * flat.d
+    if count == 0:
+        return np.empty((0, flat.d), dtype=np.float32)
+    return faiss.rev_swig_ptr(flat.get_xb(), count).reshape(flat.ntotal, flat.d)
 
 
 def write_index(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def read_index(path: Path) -> faiss.Index:
-    # Memory-mapped: a server opens a large index without reading it all into RAM first.
-    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+def read_index(path: Path, in_memory: bool = False) -> faiss.Index:
+    """An index as written. Its vectors stay memory-mapped (IO_FLAG_MMAP_IFC): opening reads nothing, and
+    searchers of consecutive generations share the pages. `in_memory` reads them into RAM instead, for a
+    flat index: a scan of mapped pages ran at 5.2 ms over rtqa-5k's 54k vectors, of RAM at 3.1 ms (page
+    walks); an HNSW walk touches too few vectors to care (3.1 ms either way at 85k)."""
+    flags = faiss.IO_FLAG_READ_ONLY | (faiss.IO_FLAG_MMAP if in_memory else faiss.IO_FLAG_MMAP_IFC)
+    return faiss.read_index(str(path), flags)
 
 
-def search(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Hits:
+def search(index: faiss.Index | VectorSet, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Hits:
     """The k nearest passages and their cosines; `allowed` restricts the search to those ids.
     With a filter, every kind returns min(k, len(allowed)) passages: none is lost to the filter."""
+    if isinstance(index, VectorSet):
+        return index.search(query, k, allowed)
+    k = min(k, index.ntotal)
+    if allowed is not None:
+        k = min(k, len(allowed))
+    selector = None if allowed is None else _selector(allowed)
+    return _search_one(index, _as_query(query), k, selector, index.ntotal if allowed is None else len(allowed))
+
+
+def _as_query(query: np.ndarray) -> np.ndarray:
     # One query is too small to split: a 2-thread OpenMP team made a flat search over 54k passages
     # 24 ms instead of 3.7 ms (scripts/bench_query.py), and BM25 runs beside it anyway. The setting
     # is per thread in OpenMP, so it is made here, on the thread that searches, and costs nothing.
     faiss.omp_set_num_threads(1)
-    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-    k = min(k, index.ntotal)
-    if allowed is not None:
-        k = min(k, len(allowed))
-    if k <= 0:
+    return np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+
+
+def _search_one(index: faiss.Index, query: np.ndarray, k: int, selector: Any, candidates: int) -> Hits:
+    """k nearest in one index, `selector` (None: every vector) letting through `candidates` of its vectors."""
+    if k <= 0 or candidates <= 0:
         return Hits.empty(np.float32)
-    selector = None if allowed is None else _selector(allowed)
     if index_type(index) == FLAT:
         return _run(index, query, k, _faiss.SearchParameters(sel=selector) if selector else None)
-    candidates = index.ntotal if allowed is None else len(allowed)
     share = candidates / index.ntotal
     ef = max(HNSW_EF_SEARCH, HNSW_EF_PER_RESULT * k)
     if candidates * share < HNSW_SCAN_FACTOR * ef:
         return _exact_scan(index, query, k, selector)  # a narrow filter, a deep search or a small index
     # A filter hides 1 - share of the nodes the walk meets, so it keeps proportionally more of them.
-    params = _faiss.SearchParametersHNSW(efSearch=math.ceil(ef / share), sel=selector)
+    params = _faiss.SearchParametersHNSW(efSearch=math.ceil(ef / share), sel=selector)  # sel None: every node
     hits = _run(index, query, k, params)
     if len(hits.ids) < k:  # the walk met too few allowed nodes: scan rather than return fewer
         return _exact_scan(index, query, k, selector)
@@ -126,8 +154,12 @@ def _selector(allowed: np.ndarray) -> faiss.IDSelector:
     """The filter as a bitmap over passage ids: under 1 ms to make for any filter over a million ids, where
     an IDSelectorBatch hashes every id (measured: 7 ms for 50k allowed ids, 80 ms for 500k)."""
     allowed = np.asarray(allowed, dtype=np.int64)
-    bits = np.zeros(int(allowed.max()) + 1, dtype=bool)
+    bits = np.zeros(int(allowed.max()) + 1 if len(allowed) else 1, dtype=bool)
     bits[allowed] = True
+    return _bitmap_selector(bits)
+
+
+def _bitmap_selector(bits: np.ndarray) -> faiss.IDSelector:
     packed = np.packbits(bits, bitorder="little")  # FAISS reads bit i of byte i >> 3 as id i
     selector = _faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
     selector.referenced_objects = [packed]  # FAISS reads the array in place: it lives as long as the selector
@@ -142,7 +174,7 @@ def _run(index: faiss.Index, query: np.ndarray, k: int, params: faiss.SearchPara
 
 def _exact_scan(index: faiss.Index, query: np.ndarray, k: int, selector: faiss.IDSelector | None) -> Hits:
     """Exact search of an HNSW index's full vectors (its storage, in insertion order), skipping the graph."""
-    mapped: Any = index  # an IndexIDMap2 (the stubs type it as a plain Index)
+    mapped: Any = index  # an IndexIDMap (the stubs type it as a plain Index)
     storage = _faiss.downcast_index(_faiss.downcast_index(mapped.index).storage)
     params = None
     if selector is not None:
@@ -151,3 +183,78 @@ def _exact_scan(index: faiss.Index, query: np.ndarray, k: int, selector: faiss.I
     found = _run(storage, query, k, params)
     id_map = faiss.rev_swig_ptr(mapped.id_map.data(), mapped.id_map.size())
     return Hits(id_map[found.ids], found.scores)
+
+
+class VectorSet:
+    """The vector indexes of a generation's segments searched as one. `ids[i]` are the passage ids of
+    `indexes[i]` (ascending; the segments cover disjoint, increasing id ranges) and `dead` the sorted ids of
+    deleted passages still in them, which no search returns. `ntotal` counts the live vectors."""
+
+    def __init__(self, indexes: Sequence[faiss.Index], ids: Sequence[np.ndarray], dead: np.ndarray) -> None:
+        self.indexes, self.ids = list(indexes), list(ids)
+        self.dead = np.asarray(dead, dtype=np.int64)
+        sizes = [int(index.ntotal) for index in self.indexes]
+        self._live_per_segment = [
+            size - self._in_range(self.dead, ids_) for size, ids_ in zip(sizes, self.ids, strict=True)
+        ]
+        self.ntotal = sum(self._live_per_segment)
+        self.kind = index_type(self.indexes[int(np.argmax(sizes))]) if sizes else FLAT
+        self._live = None
+        if len(self.dead):
+            top = max(int(ids_[-1]) for ids_ in self.ids if len(ids_))
+            bits = np.ones(top + 1, dtype=bool)
+            bits[self.dead[self.dead <= top]] = False
+            self._live = _bitmap_selector(bits)
+
+    @staticmethod
+    def _in_range(values: np.ndarray, ids: np.ndarray) -> int:
+        """How many of the sorted `values` fall in the id range of a segment."""
+        if not len(ids):
+            return 0
+        return int(np.searchsorted(values, ids[-1], side="right") - np.searchsorted(values, ids[0], side="left"))
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Hits:
+        """The k nearest live passages (of `allowed`, when given: ids of live passages) over every segment."""
+        query = _as_query(query)
+        selector: faiss.IDSelector | None
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=np.int64)
+            # A filter's ids come ascending (the passage map's order); sorting them again cost 2.5 ms a
+            # search at rtqa-5k's 54k passages, where checking the order costs ~0.05 ms.
+            if len(allowed) > 1 and not (allowed[1:] > allowed[:-1]).all():
+                allowed = np.unique(allowed)
+            selector = _selector(allowed)
+            counts = [self._in_range(allowed, ids_) for ids_ in self.ids]
+        else:
+            selector, counts = self._live, self._live_per_segment
+        found = [
+            _search_one(index, query, min(k, count), selector, count)
+            for index, count in zip(self.indexes, counts, strict=True)
+        ]
+        found = [hits for hits in found if len(hits.ids)]
+        if not found:
+            return Hits.empty(np.float32)
+        if len(found) == 1:
+            return found[0]
+        ids_ = np.concatenate([hits.ids for hits in found])
+        scores = np.concatenate([hits.scores for hits in found])
+        order = np.lexsort((ids_, -scores))[:k]
+        return Hits(ids_[order], scores[order])
+
+    def vectors_of(self, passage_ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of `passage_ids` (each must be in a segment), one row each, in that order."""
+        passage_ids = np.asarray(passage_ids, dtype=np.int64)
+        dimension = int(self.indexes[0].d) if self.indexes else 0
+        out = np.empty((len(passage_ids), dimension), dtype=np.float32)
+        placed = np.zeros(len(passage_ids), dtype=bool)
+        for index, ids_ in zip(self.indexes, self.ids, strict=True):
+            if not len(ids_):
+                continue
+            at = np.searchsorted(ids_, passage_ids)
+            hit = (at < len(ids_)) & (ids_[np.minimum(at, len(ids_) - 1)] == passage_ids)
+            if hit.any():
+                out[hit] = stored_vectors(index)[at[hit]]
+                placed |= hit
+        if not placed.all():
+            raise KeyError(f"no stored vector for passage ids {passage_ids[~placed][:5].tolist()}")
+        return out

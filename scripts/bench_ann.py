@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 from index import layout, vectors  # noqa: E402
 from index.errors import NewsdeskError  # noqa: E402
 from index.maintenance import encoder_for  # noqa: E402
-from index.store import Store  # noqa: E402
+from index.snapshot import Snapshot  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 TARGET_RECALL = 0.98
@@ -408,15 +408,14 @@ def filtered(index: faiss.Index, base: np.ndarray, queries: np.ndarray, shares: 
 
 
 def stored_vectors(index_dir: Path) -> np.ndarray | None:
-    """The passage vectors of an index's live generation, as the build reads them; None without an index."""
-    live = layout.live_generation(index_dir)
-    if live is None or not live.sqlite.is_file():
+    """The live passage vectors of an index's live generation, in passage id order; None without an index."""
+    if layout.live_generation(index_dir) is None:
         return None
-    store = Store(live.sqlite, readonly=True)
+    snapshot = Snapshot.open(index_dir)
     try:
-        return np.concatenate([batch for _, batch in store.iter_vectors()])
+        return snapshot.vectors.vectors_of(snapshot.live_passage_ids())
     finally:
-        store.close()
+        snapshot.close()
 
 
 def same_encoder(one: Path, other: Path) -> bool:

@@ -1,4 +1,4 @@
-"""The `newsdesk` commands that change an index: index, update, rebuild, remove, reindex-vectors.
+"""The `newsdesk` commands that change an index: index, update, rebuild, remove, compact, reindex-vectors.
 
 Each builds under the index's lock, taken before the encoder is loaded, so a second run fails at once;
 `update` and `rebuild` exit 75 (EX_TEMPFAIL) then, for cron. Every build prints its report with
@@ -261,4 +261,31 @@ def reindex_vectors_command(index_dir, kind, as_json) -> None:
     )
 
 
-WRITE_COMMANDS = (index_command, update_command, rebuild_command, remove_command, reindex_vectors_command)
+@click.command("compact")
+@INDEX_OPTION
+@JSON_OPTION
+def compact_command(index_dir, as_json) -> None:
+    """Merge the segments of INDEX and drop its deleted passages from them (nothing is embedded), in a new
+    generation a running server picks up. Updates merge small segments as they go; run this after many
+    removals or corrections, or to search fewer segments."""
+    from index.maintenance import compact
+
+    report = compact(index_dir)
+    if as_json:
+        echo_json(report.as_dict())
+        return
+    click.echo(
+        f"segments {report.segments_before} → {report.segments}, deleted passages {report.deleted_before} → "
+        f"{report.deleted}; {report.passages} passages, {report.bytes / 2**20:.1f} MiB, {report.seconds:.1f} s "
+        f"→ {index_dir} (generation {report.generation})"
+    )
+
+
+WRITE_COMMANDS = (
+    index_command,
+    update_command,
+    rebuild_command,
+    remove_command,
+    compact_command,
+    reindex_vectors_command,
+)

@@ -65,7 +65,8 @@ class Matches:
         """The matching articles `filters` allows."""
         times = retriever.times
         allowed = times.articles_in(retriever.allowed_mask(filters))
-        return [a for a in self.article_ids if allowed[times.position[a]]]
+        positions = times.positions(self.article_ids)
+        return [a for a, at in zip(self.article_ids, positions.tolist(), strict=True) if at >= 0 and allowed[at]]
 
     def score(self, article_id: str) -> float:
         """The article's fused score (0 for one found beyond the fused candidates)."""
@@ -88,14 +89,14 @@ def find_matches(
     times = retriever.times
     if not query:
         allowed = np.flatnonzero(times.articles_in(retriever.allowed_mask(filters)))
-        return Matches([times.article_ids[i] for i in allowed], Fused([], {}, {}), Candidates([], [], True))
+        return Matches(times.ids_at(allowed), Fused([], {}, {}), Candidates([], [], True))
     matched: set[str] = set()
     if rule.lexical:  # counted over every article, from the postings: no depth to run out of
         coverage = retriever.term_coverage(query)
         if coverage.terms:
             holds = coverage.counts >= rule.term_share * coverage.terms - 1e-9
             holds &= times.articles_in(retriever.allowed_mask(filters))
-            matched.update(times.article_ids[i] for i in np.flatnonzero(holds))
+            matched.update(times.ids_at(np.flatnonzero(holds)))
     mode = "hybrid" if rule.dense and rule.lexical else "dense" if rule.dense else "lexical"
     candidates = retriever.candidates(query, mode, depth, filters, bm25_weights)
     fused = fuse(candidates.dense, candidates.lexical, weights)

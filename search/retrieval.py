@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import layout, lexical, vectors
+from index import lexical, vectors
 from index.encoders import Encoder
 from index.model import Hits
-from index.store import StorePerThread
+from index.snapshot import Snapshot
 from search.cache import LRU
 from search.candidates import Candidate, PassageArticles
 from search.fusion import Fused
@@ -55,7 +55,7 @@ class Candidates:
 
 @dataclass(slots=True, frozen=True)
 class TermCoverage:
-    """Per article (in `PublicationTimes.article_ids` order), how many of a query's `terms` it holds."""
+    """Per article (in `PublicationTimes.article_keys` order), how many of a query's `terms` it holds."""
 
     counts: np.ndarray
     terms: int
@@ -83,34 +83,26 @@ def deepen(depth: int, needed: int, rank: Callable[[int], Ranking]) -> Ranking:
 
 
 class Retriever:
-    """Candidate passages of one generation from the vector index and the BM25 postings; safe to share
-    between threads."""
+    """Candidate passages of one generation (a snapshot) from its vector indexes and BM25 postings; safe to
+    share between threads."""
 
-    def __init__(
-        self,
-        generation: layout.Generation,
-        stores: StorePerThread,
-        encoder: Encoder,
-        query_cache_size: int,
-        bm25_weights: BM25Weights,
-    ) -> None:
-        self.generation = generation
-        self.stores = stores
+    def __init__(self, snapshot: Snapshot, encoder: Encoder, query_cache_size: int, bm25_weights: BM25Weights) -> None:
+        self.snapshot = snapshot
+        self.generation = snapshot.generation
         self.encoder = encoder
-        self.vector_index = vectors.read_index(generation.faiss)
-        owners = stores.get().passage_owners()
-        self.passage_articles = PassageArticles(owners)
-        self.times = PublicationTimes(owners.passage_ids, owners.article_ids, stores.get().published_dates())
+        self.vector_index = snapshot.vectors
+        self.passage_articles = PassageArticles(snapshot.passage_ids, snapshot.passage_articles)
+        self.times = PublicationTimes(
+            snapshot.passage_ids, snapshot.passage_articles, snapshot.store.published_dates(), snapshot.dead_mask()
+        )
         self._query_cache_size = query_cache_size
         self._query_vectors: LRU[str, np.ndarray] = LRU(query_cache_size)
         self._allowed: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)  # passage mask per filter
         self._allowed_ids: LRU[Filters, np.ndarray] = LRU(FILTER_CACHE_SIZE)
         self._source_masks: LRU[tuple[str, ...], np.ndarray] = LRU(FILTER_CACHE_SIZE)
         self._reweighting = threading.Lock()
+        # Its documents are the passage map's positions, in order: a passage mask is a document mask.
         self._lexical_index = self._open_lexical(bm25_weights)
-        # Where each BM25 document sits among the passage ids: a filter's passage mask becomes the
-        # postings' mask by one gather (the same for any column weights: the documents do not change).
-        self._lexical_positions = _positions(owners.passage_ids, self._lexical_index.doc_ids)
         self._stemmer = lexical.QueryStemmer()
 
     # --- candidates ----------------------------------------------------------------------------
@@ -136,7 +128,7 @@ class Retriever:
         return vectors.search(self.vector_index, vector, depth, self.allowed_ids(filters))
 
     def lexical_hits(self, query: str, depth: int, filters: Filters, bm25_weights: BM25Weights) -> Hits:
-        return self.lexical_index(bm25_weights).search(self.lexical_terms(query), depth, self._lexical_allowed(filters))
+        return self.lexical_index(bm25_weights).search(self.lexical_terms(query), depth, self.allowed_mask(filters))
 
     def more_like_this(
         self,
@@ -151,16 +143,8 @@ class Retriever:
         `settings.terms` most distinctive terms (search.related_ranking), within `filters`."""
         index = self.lexical_index(bm25_weights)
         chosen = more_like_this_terms(index, self._stemmer, title, text, own_passages, settings)
-        hits = index.search({t.term: 1 for t in chosen}, settings.lexical_depth, self._lexical_allowed(filters))
+        hits = index.search({t.term: 1 for t in chosen}, settings.lexical_depth, self.allowed_mask(filters))
         return self.passage_articles.candidates(hits)
-
-    def _lexical_allowed(self, filters: Filters) -> np.ndarray | None:
-        """The postings documents `filters` allows (None: all)."""
-        mask = self.allowed_mask(filters)
-        if mask is None:
-            return None
-        at, found = self._lexical_positions
-        return mask[at] & found
 
     def lexical_terms(self, query: str) -> dict[str, int]:
         """The query's content words as BM25 terms (stemmed by FTS5), each with how often it occurs."""
@@ -170,16 +154,14 @@ class Retriever:
         """How many of the query's distinct BM25 terms each article holds, in any passage (title or text)."""
         terms = self.lexical_terms(query)
         index = self._lexical_index  # the postings are the same for any column weights
-        at, found = self._lexical_positions
         owners = self.times.owners
-        counts = np.zeros(len(self.times.article_ids), dtype=np.int32)
+        counts = np.zeros(len(self.times.article_keys), dtype=np.int32)
         for term in terms:
-            term_id = index.term_ids.get(term)
-            if term_id is None:
+            docs = index.documents_with(term)  # over every segment, deleted passages left out
+            if not len(docs):
                 continue
-            docs = index.docs[index.indptr[term_id] : index.indptr[term_id + 1]]
             holds = np.zeros(len(counts), dtype=bool)
-            holds[owners[at[docs][found[docs]]]] = True
+            holds[owners[docs]] = True
             counts += holds
         return TermCoverage(counts, len(terms))
 
@@ -189,14 +171,16 @@ class Retriever:
         """Each article's passage BM25 scores highest for `query`; its first passage when none holds a word
         of it (a match by meaning found beyond the candidates, an article listed for its date)."""
         times = self.times
-        wanted = np.isin(times.owners, [times.position[a] for a in article_ids])
-        at, found = self._lexical_positions
-        hits = self.lexical_index(bm25_weights).search(self.lexical_terms(query), int(wanted.sum()), wanted[at] & found)
+        article_ids = list(article_ids)
+        positions = times.positions(article_ids)
+        wanted = np.isin(times.owners, positions[positions >= 0]) & times.live
+        hits = self.lexical_index(bm25_weights).search(self.lexical_terms(query), int(wanted.sum()), wanted)
         best: dict[str, Candidate] = {}
         for candidate in self.passage_articles.candidates(hits):
             best.setdefault(candidate.article_id, candidate)
-        for article_id in article_ids:
-            best.setdefault(article_id, Candidate(int(times.first_passages[times.position[article_id]]), article_id))
+        for article_id, at in zip(article_ids, positions.tolist(), strict=True):
+            if at >= 0:
+                best.setdefault(article_id, Candidate(int(times.first_passages[at]), article_id))
         return best
 
     # --- what the retrievers hold ----------------------------------------------------------------
@@ -208,14 +192,14 @@ class Retriever:
         self._query_vectors = LRU(self._query_cache_size)
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
-        """The passage ids `filters` allows (None: every passage), cached for repeated filters."""
+        """The passage ids `filters` allows (None: every live passage), cached for repeated filters."""
         mask = self.allowed_mask(filters)
         if mask is None:
             return None
         return self._allowed_ids.get(filters, lambda: self.times.passage_ids[mask])
 
     def allowed_mask(self, filters: Filters) -> np.ndarray | None:
-        """Which passages (in passage id order) `filters` allows; None: every passage. Sources are read
+        """Which passages (in passage id order) `filters` allows; None: every live passage. Sources are read
         from the store (once per set of sources), times from memory (search.published)."""
         if not filters.active:
             return None
@@ -229,7 +213,7 @@ class Retriever:
         return self._allowed.get(filters, compute)
 
     def _source_mask(self, sources: tuple[str, ...]) -> np.ndarray:
-        ids = self.stores.get().passage_ids_where(sources)
+        ids = self.snapshot.store.passage_ids_where(sources)
         mask = np.zeros(len(self.times.passage_ids), dtype=bool)
         at, found = _positions(self.times.passage_ids, ids)
         mask[at[found]] = True
@@ -247,10 +231,7 @@ class Retriever:
         return index
 
     def _open_lexical(self, weights: BM25Weights) -> lexical.LexicalIndex:
-        if self.generation.lexical.is_file():
-            return lexical.LexicalIndex.load(self.generation.lexical, *weights)
-        # A generation written before postings were exported: read them from FTS5 (slower start).
-        return lexical.LexicalIndex(lexical.postings(self.stores.get().term_instances()), *weights)
+        return self.snapshot.lexical(*weights)
 
 
 def _positions(ordered: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from index import layout
 from index.encoders import Encoder, check_encoder, load_encoder
 from index.errors import ArticleNotFoundError
 from index.model import StoredArticle
-from index.store import Store, StorePerThread
+from index.snapshot import Snapshot
+from index.store import Store
+from index.vectors import VectorSet
 from search import time_points
 from search.facets import Facets, count_facets
 from search.fusion import ArticleScore, Fused, FusionWeights, fuse, more_passages
@@ -41,23 +42,14 @@ class Searcher:
     """Open with `Searcher.open(index_dir)`; safe to share between threads. `settings` may be replaced
     on an open searcher (scripts/tune_fusion.py does): every search reads the current one."""
 
-    def __init__(
-        self,
-        index_dir: Path,
-        manifest: dict,
-        generation: layout.Generation,
-        encoder: Encoder,
-        settings: Settings,
-        pin: layout.GenerationPin | None = None,
-    ) -> None:
+    def __init__(self, index_dir: Path, snapshot: Snapshot, encoder: Encoder, settings: Settings) -> None:
         self.index_dir = Path(index_dir)
-        self.manifest = manifest
-        self.generation = generation
+        self.snapshot = snapshot
+        self.manifest = snapshot.manifest
+        self.generation: layout.Generation = snapshot.generation
         self.encoder = encoder
         self.settings = settings
-        self._pin = pin
-        self._stores = StorePerThread(generation.sqlite)
-        self.retriever = Retriever(generation, self._stores, encoder, settings.query_cache_size, self._bm25_weights())
+        self.retriever = Retriever(snapshot, encoder, settings.query_cache_size, self._bm25_weights())
 
     @classmethod
     def open(
@@ -66,24 +58,28 @@ class Searcher:
         """Open the live generation of an index; the encoder that built it is loaded (or checked) once."""
         settings = settings or Settings()
         index_dir = Path(index_dir) if index_dir is not None else settings.index
-        # Pinned for the searcher's lifetime: builds never delete a generation a reader still uses.
-        manifest, generation, pin = layout.open_pinned(index_dir)
-        built = manifest["encoder"]
-        if encoder is None:
-            encoder = load_encoder(built["name"], built.get("backend", "torch"))
-        check_encoder(manifest, encoder)
-        time_points.warm_up()  # dateparser's data, loaded now rather than on the first question naming a day
-        return cls(index_dir, manifest, generation, encoder, settings, pin)
+        # One snapshot for the searcher's lifetime: its rows and its derived files are one generation's,
+        # and builds never delete a generation a reader still uses.
+        snapshot = Snapshot.open(index_dir)
+        try:
+            built = snapshot.manifest["encoder"]
+            if encoder is None:
+                encoder = load_encoder(built["name"], built.get("backend", "torch"))
+            check_encoder(snapshot.manifest, encoder)
+            time_points.warm_up()  # dateparser's data, loaded now rather than on the first question naming a day
+            return cls(index_dir, snapshot, encoder, settings)
+        except BaseException:
+            snapshot.close()
+            raise
 
     def close(self) -> None:
-        """Unpin the generation (a build may then delete it); the searcher must not be used after."""
-        if self._pin is not None:
-            self._pin.release()
+        """End the snapshot (a build may then delete its generation); the searcher must not be used after."""
+        self.snapshot.close()
 
     @property
     def store(self) -> Store:
-        """This thread's read-only connection to the generation's store."""
-        return self._stores.get()
+        """The read-only connection to the store, in this searcher's snapshot (shared by its threads)."""
+        return self.snapshot.store
 
     @property
     def times(self) -> PublicationTimes:
@@ -91,7 +87,7 @@ class Searcher:
         return self.retriever.times
 
     @property
-    def vector_index(self) -> faiss.Index:
+    def vector_index(self) -> VectorSet:
         return self.retriever.vector_index
 
     def query_vector(self, query: str) -> np.ndarray:

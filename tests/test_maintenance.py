@@ -16,13 +16,15 @@ import pytest
 from click.testing import CliRunner, Result
 
 from index import layout
-from index.build import build
+from index.build import build, writing
 from index.errors import IndexBusyError
 from index.maintenance import origin_file, rebuild, remove, update
 from index.sources import SourcesError, load_sources
 from search.cli import main
 from search.searcher import Searcher
 from tests.conftest import REPO, write_jsonl
+from tests.test_writer import articles
+from tests.tiny_index import article, build_tiny_index, fake_encoder, open_tiny
 
 ARTICLES = [
     {
@@ -76,7 +78,7 @@ def ids_in(index_dir: Path) -> set[str]:
 # --- remove ---------------------------------------------------------------------------------------
 
 
-def test_remove_deletes_the_article_from_sqlite_fts_and_faiss(tmp_path, encoder):
+def test_remove_deletes_the_article_rows_vectors_and_postings(tmp_path, encoder):
     corpus = write_jsonl(tmp_path / "in" / "a.jsonl", ARTICLES)
     index_dir = tmp_path / "idx"
     build([corpus], index_dir, encoder)
@@ -94,7 +96,10 @@ def test_remove_deletes_the_article_from_sqlite_fts_and_faiss(tmp_path, encoder)
         assert tram.id not in {r.id for r in after.search("tram line to the port", k=10, mode=mode).results}
     with sqlite3.connect(after.generation.sqlite) as db:
         assert db.execute("SELECT count(*) FROM article_urls WHERE article_id=?", (tram.id,)).fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'tram'").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM passages WHERE article_id=?", (tram.id,)).fetchone()[0] == 0
+    # Its vectors and postings are dead in the new generation: no retriever can return them.
+    owners = dict(zip(after.snapshot.passage_ids.tolist(), after.snapshot.passage_articles.tolist(), strict=True))
+    assert {p for p, owner in owners.items() if owner.decode() == tram.id} <= set(after.snapshot.parts.dead.tolist())
     # The searcher opened before the removal still answers from its own generation.
     assert before.search("tram line", k=1).results[0].id == tram.id
 
@@ -307,3 +312,33 @@ def test_a_second_update_fails_fast_with_exit_75(tmp_path, encoder):
     imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
     assert "json" in imported, "importtime output expected"
     assert not imported & {"torch", "onnxruntime", "sentence_transformers"}  # the lock came before the model
+
+
+def test_compact_merges_segments_drops_deleted_passages_and_keeps_the_answers(tmp_path):
+    records = [article(n, ("tram", "bridge", "ferry")[n % 3], "Harbor Times", "2026-01-05") for n in range(14)]
+    index_dir = build_tiny_index(tmp_path, records[:12])
+    with writing(index_dir, fake_encoder()) as writer:  # a small second segment beside the first
+        writer.add(articles(*records[12:]))
+    remove(index_dir, [records[0]["url"], records[13]["url"]])
+    before = layout.read_manifest(index_dir)
+    assert (before["segments"], before["deleted"]) == (2, 8)
+
+    def dense_answers() -> list[list[tuple[str, float]]]:
+        searcher = open_tiny(index_dir)
+        try:
+            return [
+                [(r.id, r.score) for r in searcher.search(q, k=5, mode="dense").results]
+                for q in ("tram", "ferry item4x2")
+            ]
+        finally:
+            searcher.close()
+
+    expected = dense_answers()
+    run = newsdesk("compact", "--index", str(index_dir), "--json")
+    assert run.exit_code == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert (report["segments_before"], report["segments"], report["deleted_before"], report["deleted"]) == (2, 1, 8, 0)
+    assert report["passages"] == 12 * 4 and report["generation"] == before["generation"] + 1
+    assert dense_answers() == expected
+    text = newsdesk("compact", "--index", str(index_dir))
+    assert text.exit_code == 0 and text.stdout.startswith("segments 1 → 1, deleted passages 0 → 0; 48 passages")

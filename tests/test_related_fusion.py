@@ -11,8 +11,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from index.lexical import FTS_TOKENIZER, LexicalIndex, QueryStemmer, postings
-from index.store import Store
+from index.lexical import FTS_TOKENIZER, LexicalIndex, LexicalSegment, QueryStemmer
+from index.postings import from_instances
+from index.tokens import tokenize
 from search.fusion import ArticleScore
 from search.published import UNDATED, day_number
 from search.related_ranking import (
@@ -55,17 +56,24 @@ ARTICLES = {
 
 
 @pytest.fixture(scope="module")
-def lexical(tmp_path_factory) -> tuple[LexicalIndex, dict[int, str]]:
-    """BM25 postings exported from a real store's FTS5 table: one passage per article."""
-    store = Store(tmp_path_factory.mktemp("related") / "news.sqlite")
-    owner = {}
-    for passage_id, (article_id, (title, text)) in enumerate(ARTICLES.items(), start=1):
-        # Only the FTS5 rows matter to the postings; a test may fill them directly.
-        store.db.execute("INSERT INTO passages_fts(rowid, title, text) VALUES (?, ?, ?)", (passage_id, title, text))
-        owner[passage_id] = article_id
-    index = LexicalIndex(postings(store.term_instances()))
-    store.close()
-    return index, owner
+def lexical() -> tuple[LexicalIndex, dict[int, str]]:
+    """BM25 over one segment's postings, tokenized as the index tokenizes: one passage per article; a
+    second index over two segments, one passage deleted, to check the counts across segments."""
+    owner = {pid: article_id for pid, article_id in enumerate(ARTICLES, start=1)}
+    return one_index(owner), owner
+
+
+def one_index(owner: dict[int, str], dead: set[int] = frozenset(), split: int | None = None) -> LexicalIndex:
+    """A LexicalIndex over the passages of `owner`, cut into two segments at passage id `split`."""
+    ids = sorted(owner)
+    groups = [ids] if split is None else [[i for i in ids if i < split], [i for i in ids if i >= split]]
+    segments = []
+    for group in groups:
+        doc_ids = np.array(group, dtype=np.int64)
+        instances = tokenize((pid, *ARTICLES[owner[pid]]) for pid in group)
+        segments.append(LexicalSegment.of(from_instances(instances, doc_ids)))
+    doc_ids = np.array(ids, dtype=np.int64)
+    return LexicalIndex(segments, doc_ids, np.isin(doc_ids, sorted(dead)))
 
 
 def more_like_this(index: LexicalIndex, owner: dict[int, str], article_id: str, settings: RelatedSettings):
@@ -111,6 +119,12 @@ def test_passage_counts_are_the_fts5_document_frequencies_without_the_articles_o
     assert counts["adaez"] == 0 and "nosuchterm" not in counts
     assert index.passage_counts(["brightwat"])["brightwat"] == counts["brightwat"] + 1
     assert index.documents == len(ARTICLES)
+    # Across two segments, a deleted passage counted nowhere: the same counts but for it.
+    names = next(p for p, a in owner.items() if a == "names")
+    split = one_index(owner, dead={names}, split=names)
+    assert split.documents == len(ARTICLES) - 1
+    recount = split.passage_counts(["brightwat", "said", "adaez"], excluding=source)
+    assert recount == {**counts, "brightwat": counts["brightwat"] - 1}
 
 
 def days(*values: date | None) -> np.ndarray:

@@ -28,7 +28,9 @@ from index import layout
 from index.build import build
 from index.locking import PAUSE_ENV, build_lock
 from index.maintenance import rebuild
+from index.snapshot import Snapshot
 from index.sources import load_sources
+from index.store import Store
 from search.api import create_app
 from search.api.holder import SearcherHolder
 from search.live import serve_in_background
@@ -39,7 +41,10 @@ from tests.test_maintenance import ARTICLES, EXTRA
 
 TOKEN = "fuzz-token"
 QUERIES = ["tram line to the port", "heatwave and the power grid", "borrow seeds from the library"]
-STAGES = ("reading", "embedding", "writing", "publishing")
+# Every pause point of a build, in order (index/locking.py): before the commit the old generation stays
+# live, from the commit on the new one is.
+STAGES = ("reading", "embedding", "streaming", "segments", "committing", "publishing", "cleaning")
+COMMITTED = ("publishing", "cleaning")
 
 
 def answers(index_dir: Path, encoder) -> list[list[tuple[str, float]]]:
@@ -97,16 +102,11 @@ def _wait_for(lines: queue.Queue, marker: str, timeout: float) -> None:
     pytest.fail(f"the build never reached {marker!r}; its stderr:\n{''.join(seen)}")
 
 
-def test_a_build_killed_at_any_stage_leaves_the_old_index_answering(tmp_path, encoder):
-    template = tmp_path / "template"
-    build([write_jsonl(tmp_path / "old" / "a.jsonl", ARTICLES)], template, encoder)
-    baseline = answers(template, encoder)
-    fresh = tmp_path / "new"
-    write_jsonl(fresh / "b.jsonl", [EXTRA, *new_articles(3)])
-
-    # All four builds run at once (each on its own copy of the index): one model load's worth of waiting.
+def _kill_at(stages: tuple[str, ...], template: Path, fresh: Path, tmp_path: Path) -> None:
+    """`newsdesk index FRESH` on a copy of `template` per stage, each SIGKILLed at its stage, all at once
+    (one model load's worth of waiting)."""
     running = {}
-    for stage in STAGES:
+    for stage in stages:
         shutil.copytree(template, tmp_path / stage)
         process = subprocess.Popen(
             [sys.executable, "-m", "search.cli", "index", str(fresh), "--index", str(tmp_path / stage)],
@@ -128,18 +128,39 @@ def test_a_build_killed_at_any_stage_leaves_the_old_index_answering(tmp_path, en
                 process.kill()
                 process.wait()
 
+
+def test_a_build_killed_at_any_stage_leaves_the_old_or_the_new_index_answering(tmp_path, encoder):
+    template = tmp_path / "template"
+    build([write_jsonl(tmp_path / "old" / "a.jsonl", ARTICLES)], template, encoder)
+    baseline = answers(template, encoder)
+    fresh = tmp_path / "new"
+    write_jsonl(fresh / "b.jsonl", [EXTRA, *new_articles(3)])
+    _kill_at(STAGES, template, fresh, tmp_path)
+
     for stage in STAGES:
         index_dir = tmp_path / stage
-        assert layout.live_generation(index_dir).number == 1, stage
-        assert generation_folders(index_dir) == ["1", "2"], stage  # the dead build's half generation
-        assert answers(index_dir, encoder) == baseline, stage
-        # The next build needs no clean-up: the dead process's flock went with it, its folder is replaced.
+        searcher = Searcher.open(index_dir, encoder=encoder)
+        if stage in COMMITTED:
+            # The commit was the switch: readers see all of the new generation (the manifest may lag).
+            assert searcher.generation.number == 2 and searcher.stats().articles == 7, stage
+            assert searcher.search("ferry fares frozen", k=1).results[0].url == EXTRA["url"], stage
+        else:
+            assert searcher.generation.number == 1 and answers(index_dir, encoder) == baseline, stage
+        searcher.close()
+        # The next build needs no clean-up: the dead process's flock went with it, its leftovers are
+        # replaced, and whatever it embedded is not embedded again.
         report = build([fresh], index_dir, encoder)
-        assert (report.generation, report.added, report.articles) == (2, 4, 7), stage
+        if stage in COMMITTED:
+            assert (report.generation, report.added, report.unchanged, report.embedded) == (2, 0, 4, 0), stage
+        else:
+            assert (report.generation, report.added, report.articles) == (2, 4, 7), stage
+            assert report.embedded == (report.passages - 3 if stage in ("reading", "embedding") else 0), stage
+        assert layout.read_manifest(index_dir)["generation"] == 2, stage
         assert generation_folders(index_dir) == ["1", "2"], stage
         searcher = Searcher.open(index_dir, encoder=encoder)
         assert searcher.search("ferry fares frozen", k=1).results[0].url == EXTRA["url"], stage
         assert searcher.vector_index.ntotal == report.passages
+        searcher.close()
 
 
 # --- 2. a live server through rebuilds and updates -----------------------------------------------------
@@ -160,6 +181,8 @@ WRITER = textwrap.dedent(
         article = json.loads(sys.argv[4 + n])
         (news / f"new{n}.jsonl").write_text(json.dumps(article) + "\\n")
         print("update", update(sources, index_dir, encoder).generation, flush=True)
+        article["text"] += " A correction: the volunteers counted forty-one plants."  # a rebuild that changes something
+        (news / f"new{n}.jsonl").write_text(json.dumps(article) + "\\n")
         print("rebuild", rebuild(sources, index_dir, encoder).generation, flush=True)
     (news / "new0.jsonl").unlink()
     print("prune", update(sources, index_dir, encoder, prune=True).generation, flush=True)
@@ -277,15 +300,20 @@ def test_a_generation_still_read_survives_later_builds(tmp_path, encoder):
 def test_a_reader_racing_a_deletion_opens_the_live_generation(tmp_path, encoder):
     index_dir = tmp_path / "idx"
     build([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], index_dir, encoder)
+    # A reader whose read transaction began at generation 1 but that had not pinned it yet ...
+    racing = Store(layout.store_path(index_dir), readonly=True)
+    assert racing.begin_snapshot() == 1
     build([write_jsonl(tmp_path / "b.jsonl", [EXTRA])], index_dir, encoder)
     build([write_jsonl(tmp_path / "c.jsonl", new_articles(1))], index_dir, encoder)
-    # A reader that read an old manifest naming generation 1, which a build has since deleted:
-    manifest = json.loads((index_dir / "manifest.json").read_text())
+    # ... while two builds published and deleted generation 1: its pin fails, so it must look again.
     assert "1" not in generation_folders(index_dir)
-    stale = layout.Generation(1, index_dir / "generations" / "1")
-    assert layout.pin_generation(stale) is None
-    _, generation, pin = layout.open_pinned(index_dir)
-    assert generation.number == manifest["generation"] == 3 and pin is not None
+    assert layout.pin_generation(layout.generation(index_dir, 1)) is None
+    assert racing.meta("generation") == "1"  # its view is of a generation now gone
+    racing.close()
+    snapshot = Snapshot.open(index_dir)
+    assert snapshot.generation.number == layout.read_manifest(index_dir)["generation"] == 3
+    assert layout.pin_generation(layout.generation(index_dir, 3)) is not None
+    snapshot.close()
 
 
 # --- 4. the OpenAPI contract under fuzzing ----------------------------------------------------------

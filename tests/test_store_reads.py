@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
 import pytest
 
-from index import layout
+from index.snapshot import Snapshot
 from index.store import IN_CHUNK, Store
 from tests.tiny_index import article, build_tiny_index
 
@@ -22,9 +23,9 @@ ARTICLES = [
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     index_dir = build_tiny_index(tmp_path_factory.mktemp("store"), ARTICLES)
-    store = Store(layout.live_generation(index_dir).sqlite, readonly=True)
-    yield store
-    store.close()
+    snapshot = Snapshot.open(index_dir)  # the store as a searcher has it: passage vectors from the segments
+    yield snapshot.store
+    snapshot.close()
 
 
 def _ids_by_url(store: Store) -> dict[str, str]:
@@ -73,6 +74,27 @@ def test_stats_reads(store):
     per_source = store.articles_per_source()
     assert list(per_source.items()) == [("Harbor Times", 2), ("Valley Courier", 1), ("nobody.example", 1)]
     assert tuple(store.published_range()) == ("2026-01-05", "2026-01-07")
+
+
+def test_one_snapshot_connection_serves_many_threads_alike(store):
+    """A searcher's threads share its snapshot's one connection (a connection each would see different
+    moments): concurrent reads must answer exactly as sequential ones."""
+    ids = list(_ids_by_url(store).values())
+    passage_ids = [int(p) for p in store.passage_ids_where()]
+
+    def reads() -> tuple:
+        articles = store.articles(ids)
+        return (
+            sorted((a.id, a.text, tuple(a.urls)) for a in articles.values()),
+            sorted((pid, p.text) for pid, p in store.passages_by_id(passage_ids).items()),
+            store.story_ids(ids),
+            [p.text for p in store.passages_of(ids[0])],
+        )
+
+    expected = reads()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: reads(), range(200)))
+    assert all(result == expected for result in results)
 
 
 def test_time_reads_publication_dates_and_counts_over_chunked_ids(store):

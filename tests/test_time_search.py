@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from index.build import build
 from index.errors import InvalidQueryError, InvalidTimeError
+from index.maintenance import remove
 from search.facets import date_buckets
 from search.fusion import FusionWeights, fuse
 from search.grouping import fold_stories
@@ -16,7 +18,8 @@ from search.moments import parse_as_of
 from search.published import read_published
 from search.query import RECENCY_PRESETS, Filters
 from search.recency import PRESETS
-from tests.tiny_index import article, build_tiny_index, open_tiny
+from tests.conftest import write_jsonl
+from tests.tiny_index import article, build_tiny_index, fake_encoder, open_tiny
 
 AS_OF = "2020-03-13"
 TIMETABLE = [  # ferry timetable coverage: the question's two content words in every article
@@ -297,6 +300,32 @@ def test_date_buckets_follow_the_span_and_leave_no_gaps():
     ]
     assert len(buckets) == 8 and sum(b.count for b in buckets) == 3
     assert date_buckets({None: 2}) == ("day", [], 2)
+
+
+# --- deleted passages (format 2: still in their segment until a compaction) ----------------------------
+
+
+def test_removed_and_corrected_articles_leave_no_trace_in_the_time_features(tmp_path):
+    index_dir = build_tiny_index(tmp_path, ARTICLES)
+    removed, corrected = ARTICLES[0], ARTICLES[3]  # timetable articles of 2020-03-13 and 2020-03-11
+    remove(index_dir, [removed["url"]])
+    # The same URL (the same article) now about the orchard: its old passages still hold "timetable".
+    correction = {**article(3, "orchard harvest", "Valley Courier", "2020-03-11"), "url": corrected["url"]}
+    build([write_jsonl(tmp_path / "correction.jsonl", [correction])], index_dir, fake_encoder())
+    searcher = open_tiny(index_dir)
+    assert len(searcher.snapshot.parts.dead) == 8, "the deleted passages are still in the segments"
+    timetable = {url for url in PUBLISHED if "timetable" in url} - {removed["url"], corrected["url"]}
+
+    newest = every(searcher, QUESTION, sort="newest", as_of="2020-03-31", time_words=False)
+    assert {r.url for r in newest.results} == timetable
+    facets = searcher.search(QUESTION, as_of="2020-03-31", time_words=False, facets=True).facets
+    assert facets is not None and facets.total == len(timetable)
+    week = every(searcher, "this week", as_of=AS_OF)
+    assert removed["url"] not in {r.url for r in week.results}
+    assert [r.title for r in week.results if r.url == corrected["url"]] == ["Orchard harvest report number 3"]
+    for mode in ("hybrid", "dense", "lexical"):
+        found = every(searcher, QUESTION, mode=mode, as_of=AS_OF, recency="strong", time_words=False)
+        assert removed["url"] not in {r.url for r in found.results}
 
 
 # --- snippets and errors -------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from index import layout, vectors
+from index.snapshot import Snapshot
 from search.searcher import Filters, Searcher
 from tests.conftest import REPO
 
@@ -134,9 +134,12 @@ def reindex(index_dir: Path, *args: str) -> tuple[dict, dict]:
 
 
 def stored_vectors(index_dir: Path) -> bytes:
-    _, generation = layout.open_generation(index_dir)
-    with sqlite3.connect(generation.sqlite) as db:
-        return b"".join(row[0] for row in db.execute("SELECT vector FROM passages ORDER BY id"))
+    """Every live passage's vector, in passage id order, as the segments hold them."""
+    snapshot = Snapshot.open(index_dir)
+    try:
+        return snapshot.vectors.vectors_of(snapshot.live_passage_ids()).tobytes()
+    finally:
+        snapshot.close()
 
 
 def answers(searcher: Searcher) -> list[list[tuple[str, float]]]:

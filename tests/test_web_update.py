@@ -161,15 +161,16 @@ def test_an_update_killed_before_it_publishes_and_run_again_ends_with_every_arti
     publish(site, news.feeds[1], [*news.items[1::2], *more[1::2]])
     before = len(page_requests(site))
 
-    # Every new page fetched and stored, FAISS written, the manifest not yet: then SIGKILL.
-    env = {**os.environ, "NEWSDESK_TEST_PAUSE_AT": "publishing", "PYTHONPATH": str(REPO)}
+    # Every new page fetched and stored, its segment and the generation folder written, the store's commit
+    # (the switch) not yet: then SIGKILL.
+    env = {**os.environ, "NEWSDESK_TEST_PAUSE_AT": "committing", "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "search.cli", "update", "--sources", str(sources)]
     with subprocess.Popen(
         command, cwd=REPO, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     ) as run:
         assert run.stderr is not None
         for line in run.stderr:
-            if line.startswith("newsdesk-pause: publishing"):
+            if line.startswith("newsdesk-pause: committing"):
                 break
         run.send_signal(signal.SIGKILL)
     assert run.returncode == -signal.SIGKILL

@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import layout, vectors
+from index import layout, merging, vectors
+from index import writer as writer_module
 from index.build import writing
 from index.chunking import ChunkingParams
 from index.errors import EncoderMismatchError, IndexMissingError, NewsdeskError
 from index.model import Article, Skip
 from index.readers.records import article_from_record
 from index.report import BuildReport, report_lines
+from index.snapshot import Snapshot
 from index.store import Store, StoredArticle
 from tests.fake_encoder import FakeEncoder
 
@@ -40,8 +42,8 @@ HEAT = {
 class CountingEncoder(FakeEncoder):
     """The fake encoder, remembering every text it was asked to embed."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, dimension: int = 64, max_tokens: int = 256) -> None:
+        super().__init__(dimension, max_tokens)
         self.seen: list[str] = []
 
     def encode(
@@ -73,6 +75,15 @@ def generations(index_dir: Path) -> list[str]:
     return sorted(p.name for p in (index_dir / "generations").iterdir())
 
 
+def live_vectors(index_dir: Path) -> int:
+    """Live vectors of the live generation, as a searcher counts them."""
+    snapshot = Snapshot.open(index_dir)
+    try:
+        return snapshot.vectors.ntotal
+    finally:
+        snapshot.close()
+
+
 @pytest.fixture
 def fake() -> CountingEncoder:
     return CountingEncoder()
@@ -85,7 +96,7 @@ def test_new_articles_are_added_embedded_once_and_published(tmp_path, fake):
     manifest = layout.read_manifest(tmp_path)
     assert manifest["encoder"]["name"] == "fake-hash-encoder" and manifest["counts"]["passages"] == report.passages
     assert manifest["last_build"]["added"] == 2
-    assert vectors.read_index(layout.live_generation(tmp_path).faiss).ntotal == report.passages
+    assert live_vectors(tmp_path) == report.passages
 
 
 def test_unchanged_articles_cost_nothing_and_publish_nothing(tmp_path, fake):
@@ -135,7 +146,7 @@ def test_removed_articles_leave_the_next_generation(tmp_path, fake):
         writer.remove([lookup(tmp_path, HEAT["url"]).id])
     assert (writer.report.removed, writer.report.articles, writer.report.generation) == (1, 1, 2)
     assert lookup(tmp_path, HEAT["url"]) is None
-    assert vectors.read_index(layout.live_generation(tmp_path).faiss).ntotal == writer.report.passages
+    assert live_vectors(tmp_path) == writer.report.passages
 
 
 def test_remove_unseen_prunes_only_what_this_build_did_not_meet(tmp_path, fake):
@@ -210,3 +221,68 @@ def test_skips_and_warnings_are_reported_and_printed(tmp_path, fake):
     assert lines[0] == "added 2, updated 0, unchanged 0, duplicates merged 0, removed 0, skipped 1"
     assert "  skipped bad.jsonl:3: malformed JSON" in lines
     assert any(line.startswith("  warning test.jsonl:2: ") for line in lines)
+
+
+def stops(count: int) -> list[dict]:
+    """Articles of one passage each, all different."""
+    return [
+        dict(TRAM, url=f"https://harbor.example/tram{n}", text=f"The tram line gets stop number {n}.")
+        for n in range(count)
+    ]
+
+
+def test_an_interrupted_build_resumes_without_embedding_again(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(writer_module, "BATCH_ARTICLES", 2)  # batches of two: each committed to the cache
+    records = stops(7)
+    with pytest.raises(RuntimeError), writing(tmp_path, fake) as writer:
+        writer.add(articles(*records[:5]))
+        raise RuntimeError("killed after three batches")
+    assert len(fake.seen) == 5 and layout.live_generation(tmp_path) is None  # embedded, nothing published
+    fake.seen.clear()
+    report = add(tmp_path, fake, *records)
+    assert (report.added, report.generation, report.embedded) == (7, 1, 2)
+    assert all("number 5" in text or "number 6" in text for text in fake.seen)
+    assert live_vectors(tmp_path) == 7
+
+
+def test_a_build_past_the_segment_size_writes_several_segments_searched_as_one(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(writer_module, "BATCH_ARTICLES", 2)
+    monkeypatch.setattr(writer_module, "MAX_SEGMENT_PASSAGES", 3)
+    monkeypatch.setattr(merging, "MAX_SEGMENT_PASSAGES", 3)
+    report = add(tmp_path, fake, *stops(9))
+    snapshot = Snapshot.open(tmp_path)
+    try:
+        sizes = [len(ids) for ids in snapshot.parts.ids]
+        assert len(sizes) == 3 and sum(sizes) == report.passages == 9
+        assert snapshot.passage_ids.tolist() == sorted(set(snapshot.passage_ids.tolist()))
+        query = FakeEncoder().encode(["The tram line gets stop number 7."])[0]
+        best = snapshot.vectors.search(query, 1).ids[0]
+        assert snapshot.store.passages_by_id([int(best)])[int(best)].text.endswith("number 7.")
+    finally:
+        snapshot.close()
+
+
+def test_a_reader_keeps_seeing_its_generation_while_a_correction_is_written_in_place(tmp_path, fake):
+    add(tmp_path, fake, TRAM, HEAT)
+    old = Snapshot.open(tmp_path)
+    tram_id = old.store.resolve_id(TRAM["url"])
+    old_ids = old.live_passage_ids().tolist()
+    corrected = dict(TRAM, text="The council reversed its vote: no tram line will be built to the port.")
+    add(tmp_path, fake, corrected, HEAT)  # the store's rows are replaced in place, in one commit
+    new = Snapshot.open(tmp_path)
+    try:
+        assert (old.generation.number, new.generation.number) == (1, 2)
+        # The old reader: old rows, old passages, and every passage its indexes can return still readable.
+        assert old.store.article(tram_id).text == TRAM["text"]
+        assert old.store.passages_by_id(old_ids).keys() == set(old_ids)
+        assert all("reversed" not in p.text for p in old.store.passages_of(tram_id))
+        # The new one: only the new text, the old passages dead in its indexes.
+        assert new.store.article(tram_id).text == corrected["text"]
+        assert [p.text for p in new.store.passages_of(tram_id)] == [corrected["text"]]
+        assert set(new.live_passage_ids().tolist()).isdisjoint(
+            {pid for pid, p in old.store.passages_by_id(old_ids).items() if p.article_id == tram_id}
+        )
+        assert new.store.passages_by_id(new.live_passage_ids().tolist()).keys() == set(new.live_passage_ids().tolist())
+    finally:
+        old.close()
+        new.close()
