@@ -39,3 +39,16 @@ class IndexBusyError(NewsdeskError):
 
 class LimitExceededError(NewsdeskError):
     """A request over one of the documented size limits (body, articles per request, article size)."""
+
+
+class RayUnavailableError(NewsdeskError):
+    """Embedding on Ray was asked for, but Ray is not installed or the cluster cannot be reached."""
+
+
+class WorkerMismatchError(NewsdeskError):
+    """A Ray worker loaded another model, or its vectors differ from this machine's: its work is refused."""
+
+
+class RayWorkerError(NewsdeskError):
+    """Ray workers failed in a way replacing them does not fix (an error in the code, a batch that kills
+    every worker it is given, no worker able to start)."""

@@ -1,0 +1,119 @@
+"""Embedding speed through Ray against the local path, on this machine, in one run (issue 16).
+
+    python scripts/bench_ray.py [--n 3000] [--block 1000] [--data ../shared/data] [--batch-size 64]
+
+Passages are cut from `eval/rtqa-5k.jsonl.gz` the way the build cuts them (scripts/bench_encode.py's
+`passages`, title as context). Three legs embed the same passages with the int8 encoder:
+- local: `encoder.encode(texts, batch_size)` as the build calls it (one one-thread session per core);
+- ray-1 and ray-2: a RayEncoder over that encoder with 1 and 2 workers on a private local Ray.
+Both Ray pools live side by side (Ray is told there are 3 CPUs, so all 3 actors fit, while only one
+pool works at a time), and the legs take turns over blocks of passages, in rotating order, so a change
+in the machine's load hits all three alike. Every leg is warmed up first. Passages/s count the encode
+calls only: starting the actors (process start, model load, canary proof) is printed apart, as a
+one-off cost per build. Prints the table, the ratios the issue sets targets for, the load average
+before and after, and whether the three legs gave byte-identical vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench_encode import CORPUS, DATA, passages  # noqa: E402
+
+from index.encoder import Encoder, load_encoder  # noqa: E402
+from index.errors import NewsdeskError  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
+    parser.add_argument("--n", type=int, default=3000, help="passages to embed per leg (default: %(default)s)")
+    parser.add_argument("--block", type=int, default=1000, help="passages per turn of each leg (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=64, help="as the build passes it (default: %(default)s)")
+    args = parser.parse_args()
+    corpus = args.data / CORPUS
+    if not corpus.is_file():
+        print(f"skipped: {corpus} not found (this benchmark needs ../shared/data)")
+        return 0
+    try:
+        from index.ray_cluster import connect
+        from index.ray_encoder import RayEncoder
+
+        local = load_encoder()
+        texts = list(passages(corpus, local, args.n))
+        load_before = os.getloadavg()
+        with connect(num_cpus=3) as connection:
+            legs: dict[str, Encoder] = {"local": local}
+            startup: dict[str, float] = {}
+            for workers in (1, 2):
+                started = time.perf_counter()
+                legs[f"ray-{workers}"] = RayEncoder(local, workers=workers)
+                startup[f"ray-{workers}"] = time.perf_counter() - started
+            seconds, vectors = run_legs(legs, texts, args.block, args.batch_size)
+            summary = connection.summary()
+    except NewsdeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print_table(texts, seconds, startup, vectors, load_before, summary.cpus)
+    return 0
+
+
+def run_legs(
+    legs: dict[str, Encoder], texts: list[str], block: int, batch_size: int
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Seconds each leg spent encoding `texts`, in turns over blocks, and the vectors it produced."""
+    for encoder in legs.values():  # warm-up: first calls allocate and pick kernels
+        encoder.encode(texts[:batch_size], batch_size=batch_size)
+    names = list(legs)
+    seconds = dict.fromkeys(names, 0.0)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for turn, begin in enumerate(range(0, len(texts), block)):
+        chunk = texts[begin : begin + block]
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            started = time.perf_counter()
+            parts[name].append(legs[name].encode(chunk, batch_size=batch_size))
+            seconds[name] += time.perf_counter() - started
+    return seconds, {name: np.concatenate(blocks) for name, blocks in parts.items()}
+
+
+def print_table(
+    texts: list[str],
+    seconds: dict[str, float],
+    startup: dict[str, float],
+    vectors: dict[str, np.ndarray],
+    load_before: tuple[float, float, float],
+    cpus: int,
+) -> None:
+    rate = {name: len(texts) / spent for name, spent in seconds.items()}
+    print(
+        f"{len(texts)} passages from {CORPUS.name}, int8 encoder, {os.cpu_count()} CPUs here "
+        f"(Ray told {cpus}); load average before {load_before[0]:.2f} / {load_before[1]:.2f} (1 / 5 min)"
+    )
+    print(f"{'leg':<8} {'passages/s':>10} {'seconds':>8} {'vs local':>9} {'start-up s':>11}")
+    for name in seconds:
+        start = f"{startup[name]:.1f}" if name in startup else "-"
+        print(f"{name:<8} {rate[name]:>10.1f} {seconds[name]:>8.1f} {rate[name] / rate['local']:>8.2f}x {start:>11}")
+    print(
+        f"ray-2 / local = {rate['ray-2'] / rate['local']:.2f}x (target >= 0.85); "
+        f"ray-2 / ray-1 = {rate['ray-2'] / rate['ray-1']:.2f}x (target >= 1.6)"
+    )
+    same = all(v.tobytes() == vectors["local"].tobytes() for v in vectors.values())
+    print(f"vectors byte-identical across legs: {same}; load average after {os.getloadavg()[0]:.2f}")
+    print(
+        "passages/s exclude start-up (actor processes, model load, canary proof: the start-up column); "
+        "they include everything per batch: pickling texts out and vectors back, the driver's scheduling, "
+        "and each call's tail where a worker waits for the last batch of another."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
