@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 
 from index.build import build
-from index.errors import RayUnavailableError, WorkerMismatchError
+from index.errors import RayUnavailableError, RayWorkerError, WorkerMismatchError
 from index.layout import open_generation, read_manifest
 from index.ray_worker import CANARY_TEXTS, TORCH_TOLERANCE, proof_mismatches, prove
 from index.store import Store
 from tests.conftest import REPO, SAMPLE
+from tests.fake_encoder import FakeEncoder
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install '.[ray]')")
 
@@ -113,6 +114,12 @@ def test_a_worker_whose_vectors_differ_is_refused_by_name(ray_cluster, encoder):
     message = str(refused.value)
     assert "canary vectors differ" in message and "allowed 0 (exact)" in message
     assert "worker " in message and " on node " in message
+
+
+def test_workers_that_cannot_load_the_encoder_stop_with_its_error(ray_cluster):
+    # Workers load the encoder by the name and backend the driver's describes; no node knows "fake".
+    with pytest.raises(RayWorkerError, match=r"could not load the encoder: .*unknown encoder backend 'fake'"):
+        RayEncoder(FakeEncoder(), workers=1)
 
 
 def test_a_worker_with_another_backend_is_refused_before_its_canary_is_compared(encoder):
