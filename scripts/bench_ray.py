@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -58,56 +59,79 @@ def main() -> int:
                 started = time.perf_counter()
                 legs[f"ray-{workers}"] = RayEncoder(local, workers=workers)
                 startup[f"ray-{workers}"] = time.perf_counter() - started
-            seconds, vectors = run_legs(legs, texts, args.block, args.batch_size)
+            measured = run_legs(legs, texts, args.block, args.batch_size)
             summary = connection.summary()
     except NewsdeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print_table(texts, seconds, startup, vectors, load_before, summary.cpus)
+    print_table(texts, measured, startup, load_before, summary.cpus)
     return 0
 
 
-def run_legs(
-    legs: dict[str, Encoder], texts: list[str], block: int, batch_size: int
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Seconds each leg spent encoding `texts`, in turns over blocks, and the vectors it produced."""
+@dataclass
+class Measured:
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process and the leg's Ray workers (all on this machine)
+    parts: list[np.ndarray] = field(default_factory=list)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) of these processes so far, from /proc."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run_legs(legs: dict[str, Encoder], texts: list[str], block: int, batch_size: int) -> dict[str, Measured]:
+    """Time and CPU each leg spent encoding `texts`, in turns over blocks, and the vectors it produced."""
     for encoder in legs.values():  # warm-up: first calls allocate and pick kernels
         encoder.encode(texts[:batch_size], batch_size=batch_size)
     names = list(legs)
-    seconds = dict.fromkeys(names, 0.0)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    pids = {name: [os.getpid(), *(p.pid for p in getattr(legs[name], "proofs", []))] for name in names}
+    measured = {name: Measured() for name in names}
     for turn, begin in enumerate(range(0, len(texts), block)):
         chunk = texts[begin : begin + block]
         for name in names[turn % len(names) :] + names[: turn % len(names)]:
-            started = time.perf_counter()
-            parts[name].append(legs[name].encode(chunk, batch_size=batch_size))
-            seconds[name] += time.perf_counter() - started
-    return seconds, {name: np.concatenate(blocks) for name, blocks in parts.items()}
+            cpu, started = cpu_seconds(pids[name]), time.perf_counter()
+            measured[name].parts.append(legs[name].encode(chunk, batch_size=batch_size))
+            measured[name].seconds += time.perf_counter() - started
+            measured[name].cpu_seconds += cpu_seconds(pids[name]) - cpu
+    return measured
 
 
 def print_table(
     texts: list[str],
-    seconds: dict[str, float],
+    measured: dict[str, Measured],
     startup: dict[str, float],
-    vectors: dict[str, np.ndarray],
     load_before: tuple[float, float, float],
     cpus: int,
 ) -> None:
-    rate = {name: len(texts) / spent for name, spent in seconds.items()}
+    rate = {name: len(texts) / leg.seconds for name, leg in measured.items()}
     print(
         f"{len(texts)} passages from {CORPUS.name}, int8 encoder, {os.cpu_count()} CPUs here "
         f"(Ray told {cpus}); load average before {load_before[0]:.2f} / {load_before[1]:.2f} (1 / 5 min)"
     )
-    print(f"{'leg':<8} {'passages/s':>10} {'seconds':>8} {'vs local':>9} {'start-up s':>11}")
-    for name in seconds:
+    print(f"{'leg':<8} {'passages/s':>10} {'seconds':>8} {'vs local':>9} {'cores busy':>10} {'start-up s':>11}")
+    for name, leg in measured.items():
         start = f"{startup[name]:.1f}" if name in startup else "-"
-        print(f"{name:<8} {rate[name]:>10.1f} {seconds[name]:>8.1f} {rate[name] / rate['local']:>8.2f}x {start:>11}")
+        print(
+            f"{name:<8} {rate[name]:>10.1f} {leg.seconds:>8.1f} {rate[name] / rate['local']:>8.2f}x "
+            f"{leg.cpu_seconds / leg.seconds:>10.2f} {start:>11}"
+        )
     print(
         f"ray-2 / local = {rate['ray-2'] / rate['local']:.2f}x (target >= 0.85); "
         f"ray-2 / ray-1 = {rate['ray-2'] / rate['ray-1']:.2f}x (target >= 1.6)"
     )
-    same = all(v.tobytes() == vectors["local"].tobytes() for v in vectors.values())
+    vectors = {name: np.concatenate(leg.parts).tobytes() for name, leg in measured.items()}
+    same = all(v == vectors["local"] for v in vectors.values())
     print(f"vectors byte-identical across legs: {same}; load average after {os.getloadavg()[0]:.2f}")
+    print(
+        "cores busy: CPU seconds of this process and the leg's workers per second of wall time. With "
+        "other work on the machine Linux shares the CPUs between sessions (autogroup), not threads, so "
+        "a second worker only helps when cores are idle: compare legs on a quiet machine."
+    )
     print(
         "passages/s exclude start-up (actor processes, model load, canary proof: the start-up column); "
         "they include everything per batch: pickling texts out and vectors back, the driver's scheduling, "
