@@ -10,7 +10,9 @@ Both Ray pools live side by side (Ray is told there are 3 CPUs, so all 3 actors 
 pool works at a time), and the legs take turns over blocks of passages, in rotating order, so a change
 in the machine's load hits all three alike. Every leg is warmed up first. Passages/s count the encode
 calls only: starting the actors (process start, model load, canary proof) is printed apart, as a
-one-off cost per build. Prints the table, the ratios the issue sets targets for, the load average
+one-off cost per build. Prints the table (with the cores each leg kept busy and passages per CPU
+second, which stay comparable when other work shares the machine), the ratios the issue sets targets
+for, the load average
 before and after, and whether the three legs gave byte-identical vectors.
 """
 
@@ -113,12 +115,13 @@ def print_table(
         f"{len(texts)} passages from {CORPUS.name}, int8 encoder, {os.cpu_count()} CPUs here "
         f"(Ray told {cpus}); load average before {load_before[0]:.2f} / {load_before[1]:.2f} (1 / 5 min)"
     )
-    print(f"{'leg':<8} {'passages/s':>10} {'seconds':>8} {'vs local':>9} {'cores busy':>10} {'start-up s':>11}")
+    head = f"{'leg':<8} {'passages/s':>10} {'seconds':>8} {'vs local':>9} {'cores busy':>11} {'per core-s':>11}"
+    print(f"{head} {'start-up s':>11}")
     for name, leg in measured.items():
         start = f"{startup[name]:.1f}" if name in startup else "-"
         print(
             f"{name:<8} {rate[name]:>10.1f} {leg.seconds:>8.1f} {rate[name] / rate['local']:>8.2f}x "
-            f"{leg.cpu_seconds / leg.seconds:>10.2f} {start:>11}"
+            f"{leg.cpu_seconds / leg.seconds:>11.2f} {len(texts) / leg.cpu_seconds:>11.1f} {start:>11}"
         )
     print(
         f"ray-2 / local = {rate['ray-2'] / rate['local']:.2f}x (target >= 0.85); "
@@ -128,7 +131,8 @@ def print_table(
     same = all(v == vectors["local"] for v in vectors.values())
     print(f"vectors byte-identical across legs: {same}; load average after {os.getloadavg()[0]:.2f}")
     print(
-        "cores busy: CPU seconds of this process and the leg's workers per second of wall time. With "
+        "cores busy: CPU seconds of this process and the leg's workers per second of wall time; per core-s: "
+        "passages per CPU second, the cost of the work whatever the load. With "
         "other work on the machine Linux shares the CPUs between sessions (autogroup), not threads, so "
         "a second worker only helps when cores are idle: compare legs on a quiet machine."
     )
