@@ -12,8 +12,7 @@ in the machine's load hits all three alike. Every leg is warmed up first. Passag
 calls only: starting the actors (process start, model load, canary proof) is printed apart, as a
 one-off cost per build. Prints the table (with the cores each leg kept busy and passages per CPU
 second, which stay comparable when other work shares the machine), the ratios the issue sets targets
-for, the load average
-before and after, and whether the three legs gave byte-identical vectors.
+for, the load average before and after, and whether the three legs gave byte-identical vectors.
 """
 
 from __future__ import annotations
