@@ -6,6 +6,7 @@ a worker that embeds differently is refused. The cluster is started once for the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -175,12 +176,16 @@ def test_losing_a_node_mid_encode_loses_no_passage(ray_cluster, encoder):
     seen: list[int] = []
     texts = TEXTS * 4  # long enough that work is still queued for the lost node's worker
     with RayEncoder(encoder) as remote:
-        doomed = remote.proofs[0].node_id
+        doomed, victim = remote.proofs[0].node_id, remote.proofs[0].pid
         node = next(n for n in ray_cluster.worker_nodes if n.node_id.startswith(doomed))
 
         def lose_node_once(done: int) -> None:
             if not seen:
                 ray_cluster.remove_node(node, allow_graceful=False)
+                # A lost machine takes its worker along; on loopback the worker process outlives its
+                # raylet for a while and could finish the encode alone.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(victim, signal.SIGKILL)
             seen.append(done)
 
         vectors = remote.encode(texts, batch_size=3, progress=lose_node_once)
