@@ -79,3 +79,16 @@ class LimitExceededError(NewsdeskError):
 
     status = 413
     kind = "too_large"
+
+
+class RayUnavailableError(NewsdeskError):
+    """Embedding on Ray was asked for, but Ray is not installed or the cluster cannot be reached."""
+
+
+class WorkerMismatchError(NewsdeskError):
+    """A Ray worker loaded another model, or its vectors differ from this machine's: its work is refused."""
+
+
+class RayWorkerError(NewsdeskError):
+    """Ray workers failed in a way replacing them does not fix (an error in the code, a batch that kills
+    every worker it is given, no worker able to start)."""
