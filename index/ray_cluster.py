@@ -28,6 +28,20 @@ ADDRESS_ENV = "RAY_ADDRESS"
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 
 
+ADDRESS_FORMS = "HOST:PORT (the head node, e.g. head.example:6379), ray://HOST:10001 (Ray Client) or auto"
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` is not a Ray address in a form `connect` takes (None when it is). Catches a path or a
+    word taken for the address (`newsdesk index --ray data/` reads data/ as the address)."""
+    if address == "auto" or address.startswith("ray://"):
+        return None
+    host, _, port = address.rpartition(":")
+    if host and port.isdigit() and not any(c.isspace() or c == "/" for c in host):
+        return None
+    return f"{address!r} is not a Ray address; give {ADDRESS_FORMS}"
+
+
 def require_ray() -> ModuleType:
     """The `ray` module, or a RayUnavailableError that says how to install it."""
     try:

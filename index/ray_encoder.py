@@ -24,6 +24,7 @@ and a worker that differs from this machine stop the encode with a NewsdeskError
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
@@ -119,9 +120,13 @@ class RayEncoder(Encoder):
         self._started = self._passages = self._replaced = self._died_unproven = 0
         self._seconds = 0.0
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        for _ in range(count):
-            self._start_worker()
-        self.wait_for_workers()
+        try:
+            for _ in range(count):
+                self._start_worker()
+            self.wait_for_workers()
+        except BaseException:  # interrupted while the workers load (Ctrl-C): none is left behind
+            self.close()
+            raise
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None
@@ -205,7 +210,10 @@ class RayEncoder(Encoder):
         """Stop the actors (they also stop when this process disconnects from Ray)."""
         ray = require_ray()
         for worker in self._workers:
-            ray.kill(worker.handle, no_restart=True)
+            # Already gone, or Ray itself is (a lost head): either way it does no more work. A failure
+            # here must not hide the error that made us close.
+            with contextlib.suppress(Exception):
+                ray.kill(worker.handle, no_restart=True)
         self._workers.clear()
         self._proving.clear()
 
