@@ -1,7 +1,8 @@
 """Embedding on Ray (issue 16): a real Ray cluster of two worker nodes on loopback, the real int8 model.
 
 The same vectors and the same index as the local path, a worker killed mid-encode changes nothing, and
-a worker that embeds differently is refused. The cluster is started once for the session (~20 s).
+a worker that embeds differently is refused. The cluster (tests/conftest.py: ray_cluster) is started
+once for the session (~20 s).
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from index.build import build
 from index.errors import RayUnavailableError, RayWorkerError, WorkerMismatchError
-from index.layout import open_generation, read_manifest
+from index.layout import read_manifest
 from index.ray_worker import CANARY_TEXTS, TORCH_TOLERANCE, proof_mismatches, prove
-from index.store import Store
-from tests.conftest import REPO, SAMPLE
+from tests.conftest import REPO, SAMPLE, store_contents
 from tests.fake_encoder import FakeEncoder
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install '.[ray]')")
@@ -43,21 +42,6 @@ TEXTS = [
         "province, where officials said hundreds of buildings had collapsed and roads were blocked.",
     )
 ] * 4  # 48 passages, repeats included: each must come back in its own place
-
-
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """A head node with no CPUs (so it runs no worker) and two worker nodes of one CPU each, all on
-    loopback; this process is its driver. Shut down at the end of the session."""
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
-    for _ in range(2):
-        cluster.add_node(num_cpus=1)
-    connection = connect(cluster.address)
-    yield cluster
-    connection.close()
-    cluster.shutdown()
 
 
 def test_ray_vectors_are_byte_identical_to_the_local_encoders(ray_cluster, encoder):
@@ -151,24 +135,6 @@ def test_without_ray_installed_the_error_says_how_to_install_it(monkeypatch):
 def test_the_package_imports_without_ray():
     code = "import sys; sys.modules['ray'] = None; import index.build, index.ray_encoder, index.ray_cluster"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
-
-
-def store_contents(index_dir: Path) -> dict[str, object]:
-    """Articles (minus the build's own timestamps), passages and vector bytes, through the Store's
-    public reading methods."""
-    _manifest, generation = open_generation(index_dir)
-    store = Store(generation.sqlite, readonly=True)
-    try:
-        ids = [article_id for article_id, _origin in store.origins()]
-        articles = {
-            key: {k: v for k, v in asdict(article).items() if k not in ("first_seen", "updated")}
-            for key, article in store.articles(ids).items()
-        }
-        passages = {article_id: store.passages_of(article_id) for article_id in ids}
-        vectors = [(ids_.tobytes(), block.tobytes()) for ids_, block in store.iter_vectors()]
-    finally:
-        store.close()
-    return {"articles": articles, "passages": passages, "vectors": vectors}
 
 
 def test_losing_a_node_mid_encode_loses_no_passage(ray_cluster, encoder):
