@@ -14,9 +14,13 @@ Address forms, as `ray.init` takes them:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from types import ModuleType, TracebackType
 
@@ -148,14 +152,36 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> RayConne
     else:
         options["address"] = address
     quiet_ray_logs()
+    with _interrupts_held() as interrupted:
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = address or "a local Ray"
+            raise RayUnavailableError(
+                f"cannot connect to Ray at {where}: {exc}. Check that the cluster is up (`ray status`) and, "
+                "for HOST:PORT, that this machine joined it with `ray start --address=HOST:PORT`. A cluster "
+                "with token authentication (Ray's default when the head has ~/.ray/auth_token) also needs "
+                f"{AUTH_MODE_ENV}=token and that token here (~/.ray/auth_token or $RAY_AUTH_TOKEN)"
+            ) from exc
+    connection = RayConnection(address or "local", owned=True)
+    if interrupted:
+        connection.close()
+        raise KeyboardInterrupt
+    return connection
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    """Ctrl-C held back while Ray starts, then answered (the list it yields is not empty): a ray.init
+    interrupted half-way leaves a local Ray's dashboard and runtime-env agents running for a minute or
+    more after the command has ended, while a started Ray is stopped cleanly. Start-up takes seconds.
+    Only the main thread can handle signals; elsewhere nothing is held."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
     try:
-        ray.init(**options)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = address or "a local Ray"
-        raise RayUnavailableError(
-            f"cannot connect to Ray at {where}: {exc}. Check that the cluster is up (`ray status`) and, "
-            "for HOST:PORT, that this machine joined it with `ray start --address=HOST:PORT`. A cluster "
-            "with token authentication (Ray's default when the head has ~/.ray/auth_token) also needs "
-            f"{AUTH_MODE_ENV}=token and that token here (~/.ray/auth_token or $RAY_AUTH_TOKEN)"
-        ) from exc
-    return RayConnection(address or "local", owned=True)
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
