@@ -51,13 +51,15 @@ sys.meta_path.insert(0, NoRay())
 """
 
 
-def newsdesk(*args: str, pythonpath: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
-    """The CLI in a fresh process, with no $RAY_ADDRESS: `--ray` alone means a private Ray here."""
+def python(*args: str, pythonpath: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    """Python in a fresh process on this checkout, with no $RAY_ADDRESS: `--ray` alone means a private Ray."""
     env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
     env["PYTHONPATH"] = os.pathsep.join(map(str, (*pythonpath, REPO)))
-    return subprocess.run(
-        [sys.executable, "-m", "search.cli", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=600
-    )
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+
+
+def newsdesk(*args: str, pythonpath: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    return python("-m", "search.cli", *args, pythonpath=pythonpath)
 
 
 def test_index_on_a_local_ray_equals_the_local_index_and_the_report_names_the_cluster(tmp_path):
@@ -161,15 +163,7 @@ def test_a_build_that_fails_on_ray_stops_its_workers_and_its_private_ray(ray_clu
     (news / "a.jsonl").write_text("not json\n", encoding="utf-8")  # the rebuild now fails, after Ray started
 
     def failed_rebuild(address: str) -> dict:
-        env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"} | {"PYTHONPATH": str(REPO)}
-        run = subprocess.run(
-            [sys.executable, "-c", AFTER_A_FAILED_BUILD, str(sources), str(index_dir), address],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env=env,
-            timeout=600,
-        )
+        run = python("-c", AFTER_A_FAILED_BUILD, str(sources), str(index_dir), address)
         assert run.returncode == 0, run.stderr
         seen = json.loads(run.stdout.strip().splitlines()[-1])
         assert seen["exit_code"] == 1 and "refusing to replace" in seen["output"]
