@@ -79,3 +79,25 @@ class LimitExceededError(NewsdeskError):
 
     status = 413
     kind = "too_large"
+
+
+class RayUnavailableError(NewsdeskError):
+    """Embedding on Ray was asked for, but Ray is not installed or the cluster cannot be reached."""
+
+    status = 503
+    kind = "ray_unavailable"
+
+
+class WorkerMismatchError(NewsdeskError):
+    """A Ray worker loaded another model, or its vectors differ from this machine's: its work is refused."""
+
+    status = 503
+    kind = "worker_mismatch"
+
+
+class RayWorkerError(NewsdeskError):
+    """Ray workers failed in a way replacing them does not fix (an error in the code, a batch that kills
+    every worker it is given, no worker able to start)."""
+
+    status = 503
+    kind = "ray_workers_failed"

@@ -6,6 +6,10 @@
     contact = "https://newsroom.example/bot"   # put in the User-Agent: how a site's admin reaches you
     min_interval = 5.0             # optional: seconds between two requests to one host (default 5)
 
+    [ray]                          # optional: embed on a Ray cluster, as --ray does (pip install '.[ray]')
+    address = "head.example:6379"  # optional: default $RAY_ADDRESS, else a private Ray on this machine
+    workers = 8                    # optional: default one per CPU of the cluster
+
     [[source]]
     paths = ["news/wire/*.jsonl.gz", "news/pages"]   # files, folders (walked) and globs (** recurses)
     outlet = "Wire Service"        # optional: sets `source` on every article read from here
@@ -31,10 +35,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from index.errors import NewsdeskError
+from index.ray_cluster import address_problem
 
 SOURCE_KEYS = ("paths", "path", "feeds", "sitemaps", "outlet")
-TOP_KEYS = ("index", "fetch", "source")
+TOP_KEYS = ("index", "fetch", "ray", "source")
 FETCH_KEYS = ("contact", "min_interval")
+RAY_KEYS = ("address", "workers")
 DEFAULT_MIN_INTERVAL = 5.0  # seconds between two requests to one host
 _GLOB_CHARS = set("*?[")
 _CONTACT_HINT = (
@@ -75,11 +81,20 @@ class FetchSettings:
 
 
 @dataclass(slots=True, frozen=True)
+class RaySettings:
+    """Where the embedding runs when it runs on Ray (the `[ray]` table, or `--ray [ADDRESS]`)."""
+
+    address: str | None = None  # None: $RAY_ADDRESS, else a private Ray on this machine
+    workers: int | None = None  # None: one per CPU of the cluster
+
+
+@dataclass(slots=True, frozen=True)
 class SourcesConfig:
     path: Path
     sources: tuple[Source, ...]
     index: Path | None = None
     fetch: FetchSettings | None = None  # None when no source is on the web and no [fetch] table is given
+    ray: RaySettings | None = None  # None: embed on this machine (unless --ray says otherwise)
 
     @property
     def web_sources(self) -> tuple[Source, ...]:
@@ -113,7 +128,13 @@ def load_sources(path: str | Path) -> SourcesConfig:
             f"{path}: source {web[0]} follows feeds or sitemaps on the web, and a web crawler must say who runs it; "
             f"add at the top of the file:\n{_CONTACT_HINT}"
         )
-    return SourcesConfig(path=path, sources=sources, index=(base / index) if index else None, fetch=fetch)
+    return SourcesConfig(
+        path=path,
+        sources=sources,
+        index=(base / index) if index else None,
+        fetch=fetch,
+        ray=_ray(document.get("ray"), path),
+    )
 
 
 def _fetch(table: object, path: Path) -> FetchSettings | None:
@@ -131,6 +152,22 @@ def _fetch(table: object, path: Path) -> FetchSettings | None:
     if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
         raise SourcesError(f"{where}: min_interval must be a number of seconds ≥ 0 (default {DEFAULT_MIN_INTERVAL})")
     return FetchSettings(contact=contact.strip(), min_interval=float(interval))
+
+
+def _ray(table: object, path: Path) -> RaySettings | None:
+    if table is None:
+        return None
+    where = f"{path}, [ray]"
+    table = _table(table, RAY_KEYS, where, "[ray]")
+    address, workers = table.get("address"), table.get("workers")
+    if address is not None:
+        problem = address_problem(address.strip()) if isinstance(address, str) else "address must be a string"
+        if problem:
+            raise SourcesError(f"{where}: {problem}; or leave address out ($RAY_ADDRESS, else a Ray on this machine)")
+        address = address.strip()
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise SourcesError(f"{where}: workers must be a whole number ≥ 1, or left out (one per CPU of the cluster)")
+    return RaySettings(address=address, workers=workers)
 
 
 def _is_contact(value: str) -> bool:

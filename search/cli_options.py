@@ -48,6 +48,36 @@ MAX_FILE_OPTION = click.option(
     "--max-file-mb", default=DEFAULT_MAX_FILE_BYTES // 2**20, show_default=True, help="Skip files larger than this."
 )
 
+
+def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--ray checked before anything is loaded: Ray importable (else exit 2 saying how to install it),
+    and the address in a form Ray takes ("" when none is given)."""
+    if value is None:
+        return None
+    from index.ray_cluster import address_problem, require_ray
+
+    try:
+        require_ray()
+    except NewsdeskError as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    problem = address_problem(value) if value else None
+    if problem:
+        raise click.BadParameter(f"{problem}; put --ray after the paths, or write --ray=ADDRESS")
+    return value
+
+
+RAY_OPTION = click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[ADDRESS]",
+    callback=_ray_address,
+    help="Embed on a Ray cluster: the one at ADDRESS (HOST:6379); without one, the sources file's [ray] address "
+    "(update, rebuild), else $RAY_ADDRESS, else a private Ray on this machine. Needs pip install '.[ray]'.",
+)
+
 # --- update and rebuild: a sources file instead of paths ---
 
 SOURCES_OPTION = click.option(
@@ -65,7 +95,15 @@ SOURCES_INDEX_OPTION = _index_option(
 
 def sources_options(command):
     """The options `update` and `rebuild` share, listed in this order by --help."""
-    options = (SOURCES_OPTION, SOURCES_INDEX_OPTION, MODEL_OPTION, BACKEND_OPTION, MAX_FILE_OPTION, JSON_OPTION)
+    options = (
+        SOURCES_OPTION,
+        SOURCES_INDEX_OPTION,
+        MODEL_OPTION,
+        BACKEND_OPTION,
+        MAX_FILE_OPTION,
+        RAY_OPTION,
+        JSON_OPTION,
+    )
     for option in reversed(options):
         command = option(command)
     return command

@@ -5,6 +5,10 @@ Each builds under the index's lock, taken before the encoder is loaded, so a sec
 `index.report.report_lines` (the web's part included) and shows progress with the one tqdm bar below.
 After every build, outside its lock, the alerts are checked with its encoder (search.alerts).
 
+With `--ray [ADDRESS]` (or a `[ray]` table in the sources file) the build embeds on Ray workers
+(index/ray_session.py): they get the encoder loaded here, are stopped when the build ends, fails or is
+interrupted, and the report gains a line (and `--json` a "ray" object) naming the cluster and its speed.
+
 Exit codes of the commands that build, for cron: 0 when the build succeeded — even if some web sources
 or pages failed, or an alert hit could not be delivered: those are named in the report and, one line
 each, as warnings on stderr (a crontab that sends stdout to a log mails only those); 1 when the build
@@ -30,14 +34,16 @@ from search.cli_options import (
     JSON_OPTION,
     MAX_FILE_OPTION,
     MODEL_OPTION,
+    RAY_OPTION,
     echo_json,
     sources_options,
 )
 
 if TYPE_CHECKING:
     from index.encoders import Encoder
+    from index.ray_session import RayBuildReport
     from index.report import BuildReport, Progress, ProgressFactory
-    from index.sources import SourcesConfig
+    from index.sources import RaySettings, SourcesConfig
     from search.alerts import CheckReport
 
     Job = Callable[[Encoder, ProgressFactory], BuildReport]
@@ -97,30 +103,59 @@ class _TimedStage:
         self.clock.seconds[self.label] = round(self.clock.seconds.get(self.label, 0.0) + spent, 2)
 
 
-def _build_and_report(index_dir: Path, model: str | None, backend: str | None, as_json: bool, job: Job) -> None:
-    """Lock the index, load the encoder, run `job` with it and print its report; then, the lock released,
-    check the alerts with the same encoder. The lock comes first, so a second run fails at once instead
-    of after loading a model. Failures the build went past are warnings on stderr (see the module doc)."""
+def _build_and_report(
+    index_dir: Path, model: str | None, backend: str | None, as_json: bool, job: Job, ray: RaySettings | None = None
+) -> None:
+    """Lock the index, load the encoder, run `job` with it (with `ray`, with that encoder on Ray workers)
+    and print its report; then, the lock released, check the alerts with the same encoder, here. The lock
+    comes first, so a second run fails at once instead of after loading a model. Failures the build went
+    past are warnings on stderr (see the module doc)."""
     from index.locking import build_lock
     from index.maintenance import encoder_for
     from index.report import report_lines
 
     clock = StageClock()
+    on_ray: RayBuildReport | None = None
     with build_lock(index_dir):
         encoder = encoder_for(index_dir, model, backend)  # an existing index keeps the encoder it was built with
-        report = job(encoder, clock)
+        if ray is None:
+            report = job(encoder, clock)
+        else:
+            report, on_ray = _on_ray(encoder, ray, clock, job)
     if not as_json:
-        for line in report_lines(report, index_dir) + clock.lines():
+        for line in report_lines(report, index_dir) + (on_ray.lines() if on_ray else []) + clock.lines():
             click.echo(line)
     alerts = _check_alerts(index_dir, encoder)
     if as_json:
-        echo_json(report.as_dict() | {"time": clock.seconds, "alerts": alerts.as_dict()})
+        extra = {"ray": on_ray.as_dict()} if on_ray else {}
+        echo_json(report.as_dict() | {"time": clock.seconds, "alerts": alerts.as_dict()} | extra)
     elif alerts.checked or alerts.errors:
         from search.cli_alerts import print_check_report
 
         print_check_report(alerts)
     for warning in _warnings(report, alerts):
         click.echo(f"warning: {warning}", err=True)
+
+
+def _on_ray(encoder: Encoder, settings: RaySettings, clock: StageClock, job: Job) -> tuple[BuildReport, RayBuildReport]:
+    """`job` run with `encoder` on Ray workers, which are stopped however the job ends."""
+    from index.ray_session import RayEmbedding
+
+    with RayEmbedding(encoder, settings) as embedding:
+        report = job(embedding.encoder, clock)
+    return report, embedding.report()
+
+
+def _ray_settings(address: str | None, configured: RaySettings | None = None) -> RaySettings | None:
+    """What --ray (None: not given; "": no address) and a sources file's [ray] table ask for together:
+    the option's address first, then the file's; the file's workers."""
+    from index.sources import RaySettings
+
+    if address is None:
+        return configured
+    if configured is None:
+        return RaySettings(address=address or None)
+    return RaySettings(address=address or configured.address, workers=configured.workers)
 
 
 def _check_alerts(index_dir: Path, encoder: Encoder) -> CheckReport:
@@ -147,8 +182,9 @@ def _warnings(report: BuildReport, alerts: CheckReport) -> list[str]:
 @MODEL_OPTION
 @BACKEND_OPTION
 @MAX_FILE_OPTION
+@RAY_OPTION
 @JSON_OPTION
-def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> None:
+def index_command(paths, index_dir, model, backend, max_file_mb, ray_address, as_json) -> None:
     """Index news files or folders into INDEX (adding to what is there)."""
     from index.build import build
 
@@ -159,6 +195,7 @@ def index_command(paths, index_dir, model, backend, max_file_mb, as_json) -> Non
         backend,
         as_json,
         lambda encoder, progress: build(paths, index_dir, encoder, progress=progress, max_file_bytes=max_bytes),
+        _ray_settings(ray_address),
     )
 
 
@@ -169,17 +206,28 @@ def _from_sources(
     backend: str | None,
     as_json: bool,
     job: Callable[..., BuildReport],
+    ray_address: str | None = None,
 ) -> None:
     """Run `job(config, index_dir, encoder, progress=...)` for a sources file: on the index it names unless
-    `index_dir` is given. For cron, another build holding the index exits 75 (EX_TEMPFAIL), not 1: run it
-    again later."""
+    `index_dir` is given, on Ray when --ray (`ray_address`) or the file's [ray] table says so. For cron,
+    another build holding the index exits 75 (EX_TEMPFAIL), not 1: run it again later."""
     from index.sources import load_sources
 
     config: SourcesConfig = load_sources(sources_file)
     target = index_dir or config.index or default_index_dir()
+    ray = _ray_settings(ray_address, config.ray)
+    if ray is not None:
+        from index.ray_cluster import require_ray
+
+        require_ray()  # a [ray] table without Ray installed: say so before taking the lock and loading a model
     try:
         _build_and_report(
-            target, model, backend, as_json, lambda encoder, progress: job(config, target, encoder, progress=progress)
+            target,
+            model,
+            backend,
+            as_json,
+            lambda encoder, progress: job(config, target, encoder, progress=progress),
+            ray,
         )
     except IndexBusyError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -189,7 +237,7 @@ def _from_sources(
 @click.command("update")
 @sources_options
 @click.option("--prune", is_flag=True, help="Also remove articles whose file is gone.")
-def update_command(sources_file, index_dir, model, backend, max_file_mb, as_json, prune) -> None:
+def update_command(sources_file, index_dir, model, backend, max_file_mb, ray_address, as_json, prune) -> None:
     """Add new and changed articles from the sources file to INDEX, following its feeds and sitemaps on the
     web, then check the alerts; safe from cron while a server runs. Unchanged articles cost nothing.
     Exits 0 when the build succeeded (failed web sources and undelivered alert hits are warnings on
@@ -197,19 +245,19 @@ def update_command(sources_file, index_dir, model, backend, max_file_mb, as_json
     from index.maintenance import update
 
     job = partial(update, prune=prune, max_file_bytes=max_file_mb * 2**20)
-    _from_sources(sources_file, index_dir, model, backend, as_json, job)
+    _from_sources(sources_file, index_dir, model, backend, as_json, job, ray_address)
 
 
 @click.command("rebuild")
 @sources_options
-def rebuild_command(sources_file, index_dir, model, backend, max_file_mb, as_json) -> None:
+def rebuild_command(sources_file, index_dir, model, backend, max_file_mb, ray_address, as_json) -> None:
     """Rebuild INDEX from the sources file into a new generation (vectors reused, not re-embedded);
     articles no longer in the sources are gone. Articles of its web sources are kept (pages are not
     fetched again); new ones are fetched. Exit codes as for update."""
     from index.maintenance import rebuild
 
     job = partial(rebuild, max_file_bytes=max_file_mb * 2**20)
-    _from_sources(sources_file, index_dir, model, backend, as_json, job)
+    _from_sources(sources_file, index_dir, model, backend, as_json, job, ray_address)
 
 
 @click.command("remove")

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +15,8 @@ import pytest
 
 from index.build import build
 from index.encoders import Encoder, load_encoder
+from index.layout import open_generation
+from index.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -49,6 +52,43 @@ def sample_index(tmp_path_factory, encoder) -> Path:
     index_dir = tmp_path_factory.mktemp("sample-index")
     build([corpus], index_dir, encoder)
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A Ray cluster on loopback: a head node with no CPUs (so it runs no worker) and two worker nodes of
+    one CPU each; this process is its driver, Ray's logs kept out of the output. Started once (~20 s), shut
+    down at the end of the session. Skipped without the ray extra."""
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install '.[ray]')")
+    from ray.cluster_utils import Cluster
+
+    from index.ray_cluster import connect
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1)
+    connection = connect(cluster.address)
+    yield cluster
+    connection.close()
+    cluster.shutdown()
+
+
+def store_contents(index_dir: Path) -> dict[str, object]:
+    """Articles (minus the build's own timestamps), passages and vector bytes of an index's live
+    generation, through the Store's public reading methods: what two builds must agree on."""
+    _manifest, generation = open_generation(index_dir)
+    store = Store(generation.sqlite, readonly=True)
+    try:
+        ids = [article_id for article_id, _origin in store.origins()]
+        articles = {
+            key: {k: v for k, v in asdict(article).items() if k not in ("first_seen", "updated")}
+            for key, article in store.articles(ids).items()
+        }
+        passages = {article_id: store.passages_of(article_id) for article_id in ids}
+        vectors = [(ids_.tobytes(), block.tobytes()) for ids_, block in store.iter_vectors()]
+    finally:
+        store.close()
+    return {"articles": articles, "passages": passages, "vectors": vectors}
 
 
 def load_script(name: str) -> ModuleType:

@@ -19,7 +19,7 @@ from index import layout
 from index.build import build, writing
 from index.errors import IndexBusyError
 from index.maintenance import origin_file, rebuild, remove, update
-from index.sources import SourcesError, load_sources
+from index.sources import RaySettings, SourcesError, load_sources
 from search.cli import main
 from search.searcher import Searcher
 from tests.conftest import REPO, write_jsonl
@@ -195,6 +195,24 @@ def test_sources_file_paths_globs_outlets_and_errors(tmp_path):
             load_sources(write_sources(tmp_path, body))
     with pytest.raises(SourcesError, match=re.escape("copy sources.example.toml")):
         load_sources(tmp_path / "missing.toml")
+
+
+def test_sources_file_ray_table(tmp_path):
+    (tmp_path / "news").mkdir()
+    source = '[[source]]\npaths = ["news"]\n'
+    assert load_sources(write_sources(tmp_path, source)).ray is None
+    assert load_sources(write_sources(tmp_path, "[ray]\n" + source)).ray == RaySettings()
+    configured = load_sources(write_sources(tmp_path, '[ray]\naddress = " head.example:6379 "\nworkers = 4\n' + source))
+    assert configured.ray == RaySettings(address="head.example:6379", workers=4)
+    for table, fragment in [
+        ('address = "head.example"', "'head.example' is not a Ray address; give HOST:PORT"),
+        ('address = "news/"', "is not a Ray address"),
+        ("address = 6379", "address must be a string"),
+        ("workers = 0", "workers must be a whole number ≥ 1"),
+        ("nodes = 2", "unknown key(s) nodes; choose from address, workers"),
+    ]:
+        with pytest.raises(SourcesError, match=re.escape(fragment)):
+            load_sources(write_sources(tmp_path, f"[ray]\n{table}\n" + source))
 
 
 def test_the_example_sources_file_points_at_the_sample_corpus():
