@@ -15,8 +15,7 @@ import pytest
 
 from index.build import build
 from index.encoders import Encoder, load_encoder
-from index.layout import open_generation
-from index.store import Store
+from index.snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -74,21 +73,24 @@ def ray_cluster():
 
 
 def store_contents(index_dir: Path) -> dict[str, object]:
-    """Articles (minus the build's own timestamps), passages and vector bytes of an index's live
-    generation, through the Store's public reading methods: what two builds must agree on."""
-    _manifest, generation = open_generation(index_dir)
-    store = Store(generation.sqlite, readonly=True)
+    """Articles (minus the build's own timestamps), passages, vector bytes and segment files of an index's
+    live generation, read through a Snapshot as a searcher reads it: what two builds must agree on."""
+    snapshot = Snapshot.open(index_dir)
     try:
+        store = snapshot.store
         ids = [article_id for article_id, _origin in store.origins()]
         articles = {
             key: {k: v for k, v in asdict(article).items() if k not in ("first_seen", "updated")}
             for key, article in store.articles(ids).items()
         }
         passages = {article_id: store.passages_of(article_id) for article_id in ids}
-        vectors = [(ids_.tobytes(), block.tobytes()) for ids_, block in store.iter_vectors()]
+        live = snapshot.live_passage_ids()
+        vectors = (live.tobytes(), snapshot.vectors.vectors_of(live).tobytes())
     finally:
-        store.close()
-    return {"articles": articles, "passages": passages, "vectors": vectors}
+        snapshot.close()
+    root = index_dir / "segments"
+    segments = {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+    return {"articles": articles, "passages": passages, "vectors": vectors, "segments": segments}
 
 
 def load_script(name: str) -> ModuleType:
