@@ -9,7 +9,10 @@ searches the segments of one generation as one index, its deleted passages maske
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +127,26 @@ def search(index: faiss.Index | VectorSet, query: np.ndarray, k: int, allowed: n
     return _search_one(index, _as_query(query), k, selector, index.ntotal if allowed is None else len(allowed))
 
 
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _segment_pool() -> ThreadPoolExecutor:
+    """The threads that search a generation's segments side by side, one per core, shared by every search
+    of the process (made on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            # Each worker searches with one OpenMP thread, as `_as_query` sets it on the calling thread.
+            _POOL = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 1,
+                thread_name_prefix="segment-search",
+                initializer=faiss.omp_set_num_threads,
+                initargs=(1,),
+            )
+        return _POOL
+
+
 def _as_query(query: np.ndarray) -> np.ndarray:
     # One query is too small to split: a 2-thread OpenMP team made a flat search over 54k passages
     # 24 ms instead of 3.7 ms (scripts/bench_query.py), and BM25 runs beside it anyway. The setting
@@ -227,10 +250,13 @@ class VectorSet:
             counts = [self._in_range(allowed, ids_) for ids_ in self.ids]
         else:
             selector, counts = self._live, self._live_per_segment
-        found = [
-            _search_one(index, query, min(k, count), selector, count)
-            for index, count in zip(self.indexes, counts, strict=True)
-        ]
+        tasks = [(index, min(k, count), count) for index, count in zip(self.indexes, counts, strict=True) if count]
+        if len(tasks) > 1:
+            # FAISS lets go of the GIL while it searches: the segments' walks run side by side on the cores
+            # (at 1M passages, 4 segments of 250k: 10.5 ms one after another on 2 cores).
+            found = list(_segment_pool().map(lambda t: _search_one(t[0], query, t[1], selector, t[2]), tasks))
+        else:
+            found = [_search_one(index, query, top, selector, count) for index, top, count in tasks]
         found = [hits for hits in found if len(hits.ids)]
         if not found:
             return Hits.empty(np.float32)
