@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from index.errors import IndexFormatError, IndexMissingError, NewsdeskError
 from index.locking import build_lock, pause_point
 from index.readers import DEFAULT_MAX_FILE_BYTES, read_paths
 from index.report import BuildReport, ProgressFactory, no_progress
+from index.segments import Segment
 from index.snapshot import open_segments
 from index.staging import VectorCache
 from index.store import Store, now_iso
@@ -89,7 +90,7 @@ def _commit(
     report, committed = writer.report, drained.committed
     if not drained.changed and committed.number:
         store.rollback()
-        _count(report, store)
+        _count(report, store, committed.segments, committed.deleted)
         report.generation = committed.number
         report.seconds = round(time.perf_counter() - writer.started, 2)
         return None
@@ -99,7 +100,7 @@ def _commit(
         merged = merging.compact(segments, dead, writer.merge, drained.vector_kind)
     else:
         merged = merging.tiered(segments, dead, writer.merge)
-    counts = _count(report, store)
+    counts = _count(report, store, merged.segments, merged.dead)
     pause_point("segments")
     number = writer.number
     layout.write_generation(writer.index_dir, number, [s.name for s in merged.segments], merged.dead)
@@ -142,8 +143,12 @@ def _publish(index_dir: Path, manifest: dict[str, Any], store: Store, cache: Vec
     store.checkpoint()
 
 
-def _count(report: BuildReport, store: Store) -> dict[str, int]:
-    counts = store.counts()
+def _count(report: BuildReport, store: Store, segments: Sequence[Segment], dead: np.ndarray) -> dict[str, int]:
+    """The generation's counts for its report and manifest. Its passages are counted from the segments it
+    names (ids less the deleted ones): a `count(*)` of the passage rows was the one step of an update that
+    grew with the index (250 ms of a 1 s removal at a million passages)."""
+    passages = sum(merging.live_passages(segment, dead) for segment in segments)
+    counts = {**store.article_counts(), "passages": passages}
     report.articles, report.passages, report.stories = counts["articles"], counts["passages"], counts["stories"]
     return counts
 

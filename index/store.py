@@ -344,9 +344,12 @@ class Store:
         return TermInstances([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], count)
 
     def counts(self) -> dict[str, int]:
+        return {**self.article_counts(), "passages": self.db.execute("SELECT count(*) FROM passages").fetchone()[0]}
+
+    def article_counts(self) -> dict[str, int]:
+        """Articles, and stories of more than one article."""
         return {
             "articles": self.db.execute("SELECT count(*) FROM articles").fetchone()[0],
-            "passages": self.db.execute("SELECT count(*) FROM passages").fetchone()[0],
             "stories": self.db.execute("SELECT count(*) FROM stories WHERE size > 1").fetchone()[0],
         }
 
@@ -484,8 +487,9 @@ class Store:
             "INSERT OR IGNORE INTO story_bands(key, article_id) VALUES (?, ?)", [(k, article_id) for k in keys]
         )
 
-    def remove_story_bands(self, article_id: str, keys: Sequence[int]) -> None:
-        self.db.executemany("DELETE FROM story_bands WHERE key=? AND article_id=?", [(k, article_id) for k in keys])
+    def prune_story_bands(self) -> int:
+        """Drop the band keys of articles no longer stored (removals leave them: see index.stories); how many."""
+        return self.db.execute("DELETE FROM story_bands WHERE article_id NOT IN (SELECT id FROM articles)").rowcount
 
     def set_story(self, article_id: str, story_id: str) -> None:
         self.db.execute("UPDATE articles SET story_id=? WHERE id=?", (story_id, article_id))

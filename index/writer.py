@@ -174,8 +174,9 @@ class GenerationWriter:
 
     def compact(self) -> None:
         """Merge every segment (each vector index of the type its size calls for) and drop deleted passages
-        from them, publishing even if nothing else changed."""
+        from them, and drop the story band keys of removed articles, publishing even if nothing else changed."""
         self._compact = True
+        self._store.prune_story_bands()
 
     # --- one article, one batch -----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ end in test_build.py and test_maintenance.py."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -16,6 +17,7 @@ from index import writer as writer_module
 from index.build import writing
 from index.chunking import ChunkingParams
 from index.errors import EncoderMismatchError, IndexMissingError, NewsdeskError
+from index.maintenance import compact
 from index.model import Article, Skip
 from index.readers.records import article_from_record
 from index.report import BuildReport, report_lines
@@ -286,3 +288,38 @@ def test_a_reader_keeps_seeing_its_generation_while_a_correction_is_written_in_p
     finally:
         old.close()
         new.close()
+
+
+WIRE = (
+    "The harbour authority said on Monday that the new container terminal will open in March after two years "
+    "of building work, doubling the port's capacity and creating about four hundred jobs in the district. "
+    "Ships of up to four hundred metres will be able to berth at the quay, and the rail link to the inland "
+    "depot is due to be finished in the same month, the authority said in a statement."
+)
+
+
+def wire_copy(outlet: str, url: str, changed: str = "") -> dict:
+    """The same agency story as an outlet prints it: a near-copy (a word or two changed), not a duplicate."""
+    return {"title": "Container terminal to open in March", "url": url, "text": WIRE + changed, "source": outlet}
+
+
+def band_rows(index_dir: Path, article_id: str) -> int:
+    with closing(sqlite3.connect(index_dir / "news.sqlite")) as db:
+        return db.execute("SELECT count(*) FROM story_bands WHERE article_id=?", (article_id,)).fetchone()[0]
+
+
+def test_a_removed_article_groups_no_later_copy_and_compaction_drops_its_band_keys(tmp_path, fake):
+    add(tmp_path, fake, wire_copy("Harbor Times", "https://harbor.example/terminal"))
+    gone = lookup(tmp_path, "https://harbor.example/terminal")
+    with writing(tmp_path) as writer:
+        writer.remove([gone.id])
+    assert band_rows(tmp_path, gone.id) > 0, "a removal leaves the band keys (pages of a big table) in place"
+    add(tmp_path, fake, wire_copy("Valley Courier", "https://valley.example/terminal", " Officials agreed."))
+    first = lookup(tmp_path, "https://valley.example/terminal")
+    assert first.story_id in (None, first.id), "the removed article is no candidate: the copy starts its own story"
+    add(tmp_path, fake, wire_copy("Coast Post", "https://coast.example/terminal", " Critics disagreed."))
+    second = lookup(tmp_path, "https://coast.example/terminal")
+    assert second.story_id == lookup(tmp_path, "https://valley.example/terminal").story_id not in (None, "")
+    compact(tmp_path)
+    assert band_rows(tmp_path, gone.id) == 0
+    assert band_rows(tmp_path, first.id) > 0 and band_rows(tmp_path, second.id) > 0
