@@ -9,8 +9,6 @@ searches the segments of one generation as one index, its deleted passages maske
 from __future__ import annotations
 
 import math
-import os
-import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +18,7 @@ import faiss
 import numpy as np
 
 from index.model import Hits
+from index.threads import shared_pool
 
 # faiss's own stubs (faiss/__init__.pyi) lack what the filtered and HNSW searches use: keyword
 # SearchParameters, SearchParametersHNSW, the attributes of downcast indexes and selectors. Those go
@@ -127,24 +126,10 @@ def search(index: faiss.Index | VectorSet, query: np.ndarray, k: int, allowed: n
     return _search_one(index, _as_query(query), k, selector, index.ntotal if allowed is None else len(allowed))
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
 def _segment_pool() -> ThreadPoolExecutor:
-    """The threads that search a generation's segments side by side, one per core, shared by every search
-    of the process (made on first use)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            # Each worker searches with one OpenMP thread, as `_as_query` sets it on the calling thread.
-            _POOL = ThreadPoolExecutor(
-                max_workers=os.cpu_count() or 1,
-                thread_name_prefix="segment-search",
-                initializer=faiss.omp_set_num_threads,
-                initargs=(1,),
-            )
-        return _POOL
+    """The threads that search a generation's segments side by side, each with one OpenMP thread (as
+    `_as_query` sets it on the calling thread)."""
+    return shared_pool("segment-search", faiss.omp_set_num_threads, (1,))
 
 
 def _as_query(query: np.ndarray) -> np.ndarray:

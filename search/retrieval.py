@@ -8,10 +8,8 @@ finds its few articles.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +18,7 @@ from index import lexical, vectors
 from index.encoders import Encoder
 from index.model import Hits
 from index.snapshot import Snapshot
+from index.threads import shared_pool
 from search.cache import LRU
 from search.candidates import Candidate, PassageArticles
 from search.fusion import Fused
@@ -119,7 +118,7 @@ class Retriever:
         if mode == "hybrid":
             # Both at once: FAISS and numpy let go of the GIL, so BM25 (7 ms at a million passages, where
             # its arrays span every passage) runs on another core while the segments' vectors are searched.
-            lexical = _lexical_pool().submit(self.lexical_hits, query, depth, filters, bm25_weights)
+            lexical = shared_pool("bm25").submit(self.lexical_hits, query, depth, filters, bm25_weights)
             dense = self.dense_hits(self.query_vector(query), depth, filters)
             return self._candidates(dense, lexical.result(), depth)
         dense = self.dense_hits(self.query_vector(query), depth, filters) if mode != "lexical" else Hits.empty()
@@ -243,19 +242,6 @@ class Retriever:
 
     def _open_lexical(self, weights: BM25Weights) -> lexical.LexicalIndex:
         return self.snapshot.lexical(*weights)
-
-
-_LEXICAL_POOL: ThreadPoolExecutor | None = None
-_LEXICAL_POOL_LOCK = threading.Lock()
-
-
-def _lexical_pool() -> ThreadPoolExecutor:
-    """The threads BM25 runs on beside the vector search (made on first use, shared by every searcher)."""
-    global _LEXICAL_POOL
-    with _LEXICAL_POOL_LOCK:
-        if _LEXICAL_POOL is None:
-            _LEXICAL_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bm25")
-        return _LEXICAL_POOL
 
 
 def _positions(ordered: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
