@@ -12,7 +12,6 @@ ones for comparison (a share of the best fused score; both retrievers' top N).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 from collections.abc import Callable
@@ -22,12 +21,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from index.errors import ArticleNotFoundError, NewsdeskError  # noqa: E402
-from search.evaluate import asked_on, mean_reciprocal_rank, open_with_questions  # noqa: E402
+from index.errors import NewsdeskError  # noqa: E402
+from search.evaluate import Relevant, asked_on, mean_reciprocal_rank, open_with_questions, relevant_keys  # noqa: E402
 from search.fusion import FusionWeights, fuse  # noqa: E402
 from search.matches import MatchRule, find_matches  # noqa: E402
 from search.query import Filters  # noqa: E402
-from search.searcher import Searcher  # noqa: E402
 from search.time_scope import resolve_time  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -49,7 +47,7 @@ class Tally:
     sizes: list[int] = field(default_factory=list)
     ranks: list[int | None] = field(default_factory=list)
 
-    def add(self, matched: list[str], relevant: set[str], newest: Callable[[list[str]], list[str]]) -> None:
+    def add(self, matched: list[str], relevant: Relevant, newest: Callable[[list[str]], list[str]]) -> None:
         self.kept += bool(relevant & set(matched))
         self.sizes.append(len(matched))
         top = newest(matched)[:10]
@@ -62,14 +60,6 @@ class Tally:
             f"{self.name:<46} {self.kept / n:>5.3f} {statistics.mean(sizes):>6.1f} {statistics.median(sizes):>6.1f} "
             f"{sizes[int(0.9 * (n - 1))]:>5} {sizes[0]:>4}   {recall:>5.3f} {mean_reciprocal_rank(self.ranks):>6.3f}"
         )
-
-
-def relevant_ids(searcher: Searcher, urls: list[str]) -> set[str]:
-    found = set()
-    for url in urls:
-        with contextlib.suppress(ArticleNotFoundError):  # a relevant URL the index does not hold
-            found.add(searcher.resolve(url))
-    return found
 
 
 def main() -> int:
@@ -93,7 +83,7 @@ def main() -> int:
         scope = resolve_time(record["question"], asked_on(record).as_of)
         filters = scope.narrow(Filters(), times.cuts(scope.as_of))
         query = scope.query or record["question"]
-        relevant = relevant_ids(searcher, record["relevant_urls"])
+        relevant = relevant_keys(searcher, record["relevant_urls"])
         for name, (cosine, share) in RULES.items():
             rule = MatchRule(cosine or 0.0, share or 0.0, dense=cosine is not None, lexical=share is not None)
             matched = find_matches(retriever, query, filters, rule, weights, bm25).article_ids

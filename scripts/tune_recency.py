@@ -33,13 +33,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 from tune_fusion import cross_validate, recall  # noqa: E402
 
 from index.errors import NewsdeskError  # noqa: E402
-from index.normalize import canonical_url  # noqa: E402
-from search.evaluate import load_jsonl, mean_reciprocal_rank  # noqa: E402
+from search.evaluate import load_jsonl, mean_reciprocal_rank, relevant_keys  # noqa: E402
 from search.fusion import FusionWeights, fuse  # noqa: E402
 from search.query import Filters, clean_query  # noqa: E402
 from search.recency import PRESETS, RecencyPrior, apply_recency, published_times  # noqa: E402
 from search.recent import RECENT_DAYS, candidates_in_time  # noqa: E402
-from search.results import link  # noqa: E402
 from search.searcher import Searcher  # noqa: E402
 from search.time_scope import resolve_time  # noqa: E402
 
@@ -56,7 +54,7 @@ class QuestionCandidates:
     fused: np.ndarray
     published: np.ndarray  # datetime64[s], NaT when undated
     stories: np.ndarray  # story id (or the article's own id) per candidate, for folding as results do
-    relevant: frozenset[str]  # article ids whose URL is one of the question's relevant URLs
+    relevant: frozenset[str | None]  # ids of the articles the index holds at the question's relevant URLs
 
 
 def question_as_of(record: dict) -> datetime | None:
@@ -99,9 +97,8 @@ def extract_candidates(
     score = {article.article_id: article.score for article in fused}
     articles = searcher.store.articles(ids)
     stories = searcher.store.story_ids(ids)
-    # Found as `newsdesk eval` counts it: an article whose link is one of the relevant URLs.
-    wanted = {canonical_url(url) for url in record["relevant_urls"]}
-    relevant = {aid for aid, article in articles.items() if canonical_url(link(article)) in wanted}
+    # Found as `newsdesk eval` counts it: the article the index holds at one of the relevant URLs.
+    relevant = relevant_keys(searcher, record["relevant_urls"]) & set(ids)
     return QuestionCandidates(
         as_of=as_of or datetime.now(),
         article_ids=np.array(ids, dtype=str),

@@ -1,7 +1,9 @@
 """Retrieval quality on question and story files, measured through the same Searcher users get.
 
 Questions (`question`, `relevant_urls`): recall@1/5/10, MRR@10 and nDCG@10 per mode, an article counting
-as relevant when any of its URLs (or its folded story copies') is a relevant URL. A question with a `date`
+as relevant when any of its URLs (or its folded story copies') is a relevant URL: a relevant URL is looked up
+in the index first (`relevant_keys`), so an article stored once under two URLs (a page and its duplicate
+at `/index.html`, merged by the build) is found whichever of them the question names. A question with a `date`
 (YYYY-MM-DD or YYYY/MM/DD) can be asked on that day, as a user would have asked it: `as_of` = the end of
 that day, its time words read relative to it, the recency prior at its default. Without (`dated=False`,
 or a question without a date) it is asked timeless: no as_of, no time words, no recency prior — the
@@ -81,28 +83,42 @@ def file_kind(records: list[dict]) -> str:
     raise NewsdeskError("an eval file needs `question` + `relevant_urls` (questions) or `urls` (stories) fields")
 
 
-# Canonical URLs; a blank URL canonicalizes to None (and then matches nothing a result links to).
-UrlSet = AbstractSet[str | None]
+# What a relevant item is known by: the id of the article the index holds at a relevant URL, else the URL's
+# canonical form (an article the index does not hold; a blank URL canonicalizes to None and matches nothing).
+# Ids and canonical URLs (scheme://...) cannot be mistaken for each other, so one set holds both.
+Relevant = AbstractSet[str | None]
 
 
-def _result_urls(result: SearchResult) -> UrlSet:
-    urls = {result.url, *(copy.url for copy in result.also)}
-    return {canonical_url(u) for u in urls if u}
+def relevant_keys(searcher: Searcher, urls: Iterable[str]) -> Relevant:
+    """The relevant items of `urls`: the article stored at each URL (under any URL it was seen at), else the URL."""
+    keys: set[str | None] = set()
+    for url in urls:
+        try:
+            keys.add(searcher.resolve(url))
+        except ArticleNotFoundError:
+            keys.add(canonical_url(url))
+    return keys
 
 
-def rank_of_relevant(results: list[SearchResult], relevant: UrlSet) -> int | None:
-    """1-based rank of the first result whose URL (or a folded copy's) is relevant."""
+def _result_keys(result: SearchResult) -> Relevant:
+    """A result's article and its folded copies, by id and by canonical URL."""
+    copies = [(result.id, result.url), *((copy.id, copy.url) for copy in result.also)]
+    return {key for article_id, url in copies for key in (article_id, canonical_url(url) if url else None) if key}
+
+
+def rank_of_relevant(results: list[SearchResult], relevant: Relevant) -> int | None:
+    """1-based rank of the first result that is (or has folded a copy that is) a relevant article or URL."""
     for rank, result in enumerate(results, start=1):
-        if _result_urls(result) & relevant:
+        if _result_keys(result) & relevant:
             return rank
     return None
 
 
-def _ndcg(results: list[SearchResult], relevant: UrlSet, k: int) -> float:
+def _ndcg(results: list[SearchResult], relevant: Relevant, k: int) -> float:
     gains = 0.0
     found: set[str | None] = set()
     for rank, result in enumerate(results[:k], start=1):
-        hit = (_result_urls(result) & relevant) - found
+        hit = (_result_keys(result) & relevant) - found
         if hit:
             found |= hit
             gains += 1 / math.log2(rank + 1)
@@ -145,7 +161,7 @@ def question_ranks(
     each question asked on its date when `dated`, else timeless."""
     ranks, ndcgs = [], []
     for record in records:
-        relevant = {canonical_url(u) for u in record["relevant_urls"]}
+        relevant = relevant_keys(searcher, record["relevant_urls"])
         asked = asked_on(record) if dated else TIMELESS
         results = searcher.search(
             record["question"], k=10, mode=mode, as_of=asked.as_of, time_words=asked.time_words, recency=asked.recency

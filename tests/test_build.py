@@ -10,6 +10,7 @@ from index.build import build
 from index.encoders import bundled_model_dir, load_encoder
 from index.errors import EncoderMismatchError, IndexMissingError
 from index.layout import read_manifest
+from search.evaluate import evaluate_questions
 from search.searcher import Searcher
 from tests.conftest import write_jsonl
 
@@ -68,6 +69,19 @@ def test_the_same_text_under_two_urls_is_one_article_with_both_urls(tmp_path, en
     assert (report.added, report.duplicates, report.articles) == (2, 1, 2)
     view = Searcher.open(tmp_path / "idx", encoder=encoder).article("https://mirror.example/tram-copy")
     assert view.urls == ["https://harbor.example/tram", "https://mirror.example/tram-copy"]
+    # A question pointing at the copy's URL is answered by the one article: eval counts it found, once.
+    searcher = Searcher.open(tmp_path / "idx", encoder=encoder)
+    question = {"question": "Which tram line did the harbor council approve?"}
+    for urls in (
+        ["https://mirror.example/tram-copy"],
+        ["https://harbor.example/tram", "https://mirror.example/tram-copy"],
+    ):
+        (scores,) = evaluate_questions(searcher, [dict(question, relevant_urls=urls)], ["hybrid"])
+        assert (scores.recall_at_1, scores.ndcg_at_10) == (1.0, 1.0)
+    (absent,) = evaluate_questions(
+        searcher, [dict(question, relevant_urls=["https://elsewhere.example/x"])], ["hybrid"]
+    )
+    assert (absent.recall_at_10, absent.ndcg_at_10) == (0.0, 0.0)
 
 
 def test_corrected_metadata_is_applied_without_embedding(tmp_path, encoder):
