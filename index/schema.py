@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS article_urls (
     original TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS article_urls_article ON article_urls(article_id);
+-- A URL exactly as it was seen (Store.resolve_id), without scanning the table
+CREATE INDEX IF NOT EXISTS article_urls_original ON article_urls(original);
 
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY,                       -- the vector's and the postings' id in the segments

@@ -188,11 +188,17 @@ class Store:
         row = self.db.execute("SELECT id FROM articles WHERE id=?", (id_or_url,)).fetchone()
         if row:
             return row[0]
-        canonical = canonical_url(id_or_url)
-        row = self.db.execute(
-            "SELECT article_id FROM article_urls WHERE url=? OR original=? LIMIT 1", (canonical, id_or_url)
-        ).fetchone()
-        return row[0] if row else None
+        # Two indexed lookups, the canonical form (the primary key) first, then the URL as it was seen (a URL
+        # stored under an older canonical form): one `url=? OR original=?` scans the whole table, and 100
+        # lookups took 0.76 s at a million passages against 0.04 s at 100k.
+        for sql, key in (
+            ("SELECT article_id FROM article_urls WHERE url=?", canonical_url(id_or_url)),
+            ("SELECT article_id FROM article_urls WHERE original=? LIMIT 1", id_or_url),
+        ):
+            row = self.db.execute(sql, (key,)).fetchone()
+            if row:
+                return row[0]
+        return None
 
     def articles(self, ids: Iterable[str]) -> dict[str, StoredArticle]:
         """The stored articles of `ids` (unknown ids are left out), each with every URL it was seen under."""
