@@ -185,15 +185,17 @@ def _combine(fused: np.ndarray, values: np.ndarray, ages: np.ndarray, prior: Rec
 
 
 # The per-request switch `recency=<name>`. Measured on questions_dev (202 questions) over rtqa-5k, each
-# asked at the end of its date, hybrid depth 200 + a 14-day recent pass (scripts/tune_recency.py):
+# asked at the end of its date with its time words read, hybrid depth 200 + a 14-day recent pass
+# (scripts/tune_recency.py --time-words; docs/evaluation.md has the tables):
 #
-#   recency off       R@10 0.941  MRR@10 0.773   (as_of alone; no as_of at all: 0.931 / 0.732)
-#   mild    (s 0.4)   R@10 0.965  MRR@10 0.863
-#   default (s 0.7)   R@10 0.970  MRR@10 0.894   in-sample; held out by date-blocked 5-fold CV of a
-#                                                1,728-setting multiply grid: 0.970 / 0.886
-#   strong  (s 0.9)   R@10 0.975  MRR@10 0.887
+#   recency off       R@10 0.965  MRR@10 0.828   (as_of and time words; no as_of at all: 0.936 / 0.737)
+#   mild    (s 0.4)   R@10 0.970  MRR@10 0.885
+#   default (s 0.7)   R@10 0.970  MRR@10 0.900   in-sample; held out by date-blocked 5-fold CV of a
+#                                                1,728-setting multiply grid: 0.970 / 0.894
+#   strong  (s 0.9)   R@10 0.975  MRR@10 0.885
 #
-# All four forms land within 0.01 MRR of each other (in-sample best 0.890-0.898, held out 0.876-0.894):
+# All four forms land within 0.01 MRR of each other (in-sample best 0.890-0.898, held out 0.876-0.894, time
+# words ignored, as first measured):
 # what the prior cannot fix is relevance inside the week (of the 189 questions answered by an article of
 # the last 8 days, 23 have another article of those days that the fusion scores higher; the best setting
 # per question, over all 7,400 tried, would give 0.921). `multiply` is the default because it is the most
