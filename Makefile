@@ -10,7 +10,7 @@ PORT ?= 8000
 
 install: $(VENV)/.installed
 
-# torch is installed first and pinned by constraints.txt: 2.13.0 is the CPU build on this machine,
+# torch is installed first and pinned by constraints.txt (with ray): 2.13.0 is the CPU build on this machine,
 # and any looser requirement would pull several GB of CUDA wheels.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

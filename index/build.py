@@ -145,8 +145,8 @@ def _publish(index_dir: Path, manifest: dict[str, Any], store: Store, cache: Vec
 
 def _count(report: BuildReport, store: Store, segments: Sequence[Segment], dead: np.ndarray) -> dict[str, int]:
     """The generation's counts for its report and manifest. Its passages are counted from the segments it
-    names (ids less the deleted ones): a `count(*)` of the passage rows was the one step of an update that
-    grew with the index (250 ms of a 1 s removal at a million passages)."""
+    names (ids less the deleted ones): a `count(*)` of the passage rows reads the whole table, a step of every
+    update that grew with the index."""
     passages = sum(merging.live_passages(segment, dead) for segment in segments)
     counts = {**store.article_counts(), "passages": passages}
     report.articles, report.passages, report.stories = counts["articles"], counts["passages"], counts["stories"]

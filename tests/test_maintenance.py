@@ -92,6 +92,9 @@ def test_remove_deletes_the_article_rows_vectors_and_postings(tmp_path, encoder)
 
     after = Searcher.open(index_dir, encoder=encoder)
     assert after.vector_index.ntotal == report.passages == passages_before - len(tram.passages)
+    # What /api/stats and /api/health say (the generation's own counts) is what the store holds.
+    assert after.counts() == after.store.counts() == {"articles": 2, "passages": report.passages, "stories": 0}
+    assert before.counts()["passages"] == passages_before
     for mode in ("dense", "lexical", "hybrid"):
         assert tram.id not in {r.id for r in after.search("tram line to the port", k=10, mode=mode).results}
     with sqlite3.connect(after.generation.sqlite) as db:
