@@ -117,7 +117,10 @@ def canonical_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[bad/x" (an unclosed IPv6 bracket): nothing to canonicalize, kept as given
+        return url
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return url or None
     host = parts.netloc.lower()
@@ -167,9 +170,15 @@ def finalize(article: Article) -> Article:
     article.canonical_url = canonical_url(article.canonical_url or article.url)
     if article.url and article.url not in article.urls:
         article.urls.insert(0, article.url)
-    if not article.source and article.canonical_url:
+    host = None
+    if article.canonical_url:
+        try:
+            host = urlsplit(article.canonical_url).hostname
+        except ValueError as exc:
+            article.warnings.append(f"URL {article.canonical_url!r} is not a valid URL ({exc}); kept as given")
+    if not article.source and host:
         # Exports without an outlet field (rtqa-5k) still deserve a source users can filter on.
-        article.source = urlsplit(article.canonical_url).hostname or None
+        article.source = host
     article.content_hash = content_hash(article.title, article.text)
     article.id = article_id(article)
     return article

@@ -8,6 +8,7 @@ import json
 import re
 
 from index.build import build
+from search.searcher import Searcher
 from tests.conftest import write_jsonl
 
 GOOD = {
@@ -55,3 +56,18 @@ def test_every_kind_of_bad_input_is_skipped_with_a_reason_and_the_rest_is_indexe
     assert reasons["empty_page.html"] == "no article text found in HTML"
     assert reasons["huge.jsonl"].startswith("file too large (3,")
     assert len(report.skipped) == 7
+
+
+def test_a_record_whose_url_cannot_be_parsed_is_indexed_with_a_warning(tmp_path, encoder):
+    broken = dict(GOOD, url="http://[coast.example/ferry", title="Ferry timetable changes")
+    corpus = write_jsonl(tmp_path / "in" / "a.jsonl", [broken, dict(GOOD, url="https://coast.example/ok")])
+
+    report = build([corpus], tmp_path / "idx", encoder)
+
+    assert (report.added, report.skipped) == (2, [])
+    [warning] = report.warnings
+    assert warning["warning"] == (
+        "URL 'http://[coast.example/ferry' is not a valid URL (Invalid IPv6 URL); kept as given"
+    )
+    searcher = Searcher.open(tmp_path / "idx", encoder=encoder)
+    assert searcher.article("http://[coast.example/ferry").title == "Ferry timetable changes"

@@ -178,6 +178,20 @@ def test_relative_canonical_link_is_resolved_against_og_url() -> None:
     assert article.url == "https://harbourgazette.example/news/2025/03/ferry-returns"
 
 
+def test_an_unparseable_og_url_leaves_the_page_without_a_url_instead_of_failing() -> None:
+    html = (HTML / "ferry_article.html").read_text(encoding="utf-8")
+    html = html.replace(
+        '<link rel="canonical" href="https://harbourgazette.example/news/2025/03/ferry-returns">',
+        '<link rel="canonical" href="/news/2025/03/ferry-returns">',
+    )
+    html = re.sub(r'(<meta property="og:url" content=")[^"]*"', r'\1http://[harbourgazette/news"', html)
+
+    article = extract_article(html, origin="inline")
+
+    assert isinstance(article, Article) and "ferry" in article.text.lower()
+    assert article.url is None
+
+
 def test_no_date_is_guessed_from_the_copyright_line() -> None:
     html = (HTML / "ferry_article.html").read_text(encoding="utf-8")
     html = re.sub(r'<script type="application/ld\+json">.*?</script>|<time.*?</time>', "", html, flags=re.S)

@@ -313,12 +313,15 @@ def test_non_http_urls_are_refused_without_a_request(fetcher_for, url):
     assert result.traffic.requests == 0
 
 
-def test_a_redirect_to_a_file_url_is_refused(site, fetcher_for):
-    site.route("/sneaky", Route(status=302, headers={"Location": "file:///etc/passwd"}, validators=False))
+@pytest.mark.parametrize(
+    ("location", "named"), [("file:///etc/passwd", "file:"), ("http://[127.0.0.1/x", "not a valid URL")]
+)
+def test_a_redirect_to_a_file_url_or_an_unparseable_one_is_refused(site, fetcher_for, location, named):
+    site.route("/sneaky", Route(status=302, headers={"Location": location}, validators=False))
 
     result = fetcher_for().fetch(site.url("/sneaky"), HTML, 100_000)
 
-    assert isinstance(result, FetchFailure) and result.kind == "bad_url" and "file:" in result.reason
+    assert isinstance(result, FetchFailure) and result.kind == "bad_url" and named in result.reason
 
 
 def test_a_404_is_a_named_permanent_failure(site, fetcher_for):

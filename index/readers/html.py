@@ -222,7 +222,10 @@ def canonical_link(tree: HtmlElement) -> str | None:
             if href.startswith(("http://", "https://")):
                 return href
             if href and og_url:
-                return urljoin(og_url, href)
+                try:
+                    return urljoin(og_url, href)
+                except ValueError:  # an og:url urljoin cannot parse ("http://[bad"): no canonical link
+                    return None
     return og_url if og_url and og_url.startswith(("http://", "https://")) else None
 
 

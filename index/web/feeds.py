@@ -8,12 +8,11 @@ entry becomes the same Article either way, here kept as the fallback for when it
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urldefrag, urljoin
 
 from index.model import Article, Skip
 from index.normalize import normalize_date
 from index.readers.feeds import entry_article, parse_feed
-from index.web.hosts import url_problem
+from index.web.hosts import resolve_link
 from index.web.model import FetchFailure, ListedPage, Listing
 
 
@@ -29,8 +28,7 @@ def list_feed(body: bytes, feed_url: str) -> Listing | FetchFailure:
         )
     for number, entry in enumerate(parsed.entries):
         link = entry.get("link") or ""
-        url = urldefrag(urljoin(feed_url, link.strip())).url if link else ""
-        problem = url_problem(url) if url else "no link"
+        url, problem = resolve_link(feed_url, link) if link else ("", "no link")
         if problem:
             listing.problems.append(f"entry {number} ({entry.get('title', '(untitled)')!r}): {problem}")
             continue

@@ -18,11 +18,10 @@ import importlib.metadata
 import random
 import time
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin
 
 import httpx
 
-from index.web.hosts import HostPacer, origin_of, url_problem
+from index.web.hosts import HostPacer, origin_of, resolve_link, url_problem
 from index.web.model import Fetched, FetchFailure, FetchResult, NotModified, Traffic, Validators
 from index.web.responses import BadContent, TooLarge, read_body, retry_after
 from index.web.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
@@ -147,10 +146,9 @@ class Fetcher:
         location = answer.headers.get("location")
         if not location:
             return FetchFailure(url, "http_status", f"HTTP {answer.status} from {current} without a Location", traffic)
-        target = urldefrag(urljoin(current, location.strip())).url
-        problem = url_problem(target)
+        target, problem = resolve_link(current, location)
         if problem:
-            return FetchFailure(url, "bad_url", f"redirected to {target}: {problem}", traffic)
+            return FetchFailure(url, "bad_url", f"redirected to {target or location.strip()}: {problem}", traffic)
         if target in visited:
             return FetchFailure(url, "redirects", "redirect loop: " + " → ".join([*visited, target]), traffic)
         if len(visited) > self.options.max_redirects:
@@ -259,7 +257,7 @@ class Fetcher:
             location = answer.headers.get("location")
             if answer.status not in REDIRECTS or not location or len(visited) > self.options.max_redirects:
                 return RobotsAnswer(answer.status, answer.body, traffic=traffic)
-            current = urldefrag(urljoin(current, location.strip())).url
-            if url_problem(current) or current in visited:
+            current, problem = resolve_link(current, location)
+            if problem or current in visited:
                 return RobotsAnswer(404, traffic=traffic)  # RFC 9309: an unfollowable redirect is "unavailable"
             visited.append(current)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 MAX_CRAWL_DELAY = 60.0  # a Crawl-delay above this is read as this: an hour between pages would never finish
 # A min_interval under a second is for sites on this machine (tests, benchmarks): anywhere else we leave
@@ -35,6 +35,17 @@ def url_problem(url: str) -> str | None:
     if any(c.isspace() or c in '<>"{}|\\^`' for c in parts.hostname):
         return f"host name {parts.hostname!r} has characters a host name cannot have"
     return None
+
+
+def resolve_link(base: str, link: str) -> tuple[str, str | None]:
+    """A link (a feed's or sitemap's entry, a redirect's Location) made absolute against the URL it was found
+    at, fragment dropped, and why it cannot be fetched (None when it can). urljoin parses the link first, so
+    "http://[bad" raises there: a problem of that link, not of the listing or the fetch."""
+    try:
+        url = urldefrag(urljoin(base, link.strip())).url
+    except ValueError as exc:
+        return "", f"not a valid URL ({exc})"
+    return url, url_problem(url)
 
 
 def origin_of(url: str) -> str:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
 
 from index.readers import gunzip
 from index.web.feeds import utc_stamp
-from index.web.hosts import url_problem
+from index.web.hosts import resolve_link
 from index.web.model import FetchFailure, ListedPage, Listing
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -75,8 +74,7 @@ def _located(
     """Each <url> (or <sitemap>) with its absolute <loc>; one without a usable <loc> becomes a problem."""
     for number, entry in enumerate(_children(root, name)):
         loc = _text(entry, "loc")
-        url = urldefrag(urljoin(sitemap_url, loc)).url if loc else ""
-        problem = url_problem(url) if loc else "no <loc>"
+        url, problem = resolve_link(sitemap_url, loc) if loc else ("", "no <loc>")
         if problem:
             listing.problems.append(f"<{name}> {number}: {problem}")
         else:
