@@ -349,6 +349,11 @@ class Store:
         count = int(self.db.execute("SELECT count(*) FROM passages_fts_docsize").fetchone()[0])
         return TermInstances([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], count)
 
+    def probe(self) -> None:
+        """Read one row (raises sqlite3.Error when the database cannot be read): a health check that costs
+        the same at any size."""
+        self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone()
+
     def counts(self) -> dict[str, int]:
         return {**self.article_counts(), "passages": self.db.execute("SELECT count(*) FROM passages").fetchone()[0]}
 

@@ -9,8 +9,8 @@
 At each size: the first articles of a generated corpus making N passages (scripts/bench_corpus.py; JSON Lines
 shards cached under --work and reused by later runs and larger sizes) are indexed with
 `index.build.build(paths, DIR, encoder)`; then the index's bytes on disk, a searcher's open, hybrid queries and
-the dense retriever's recall@10 against exact search, an update adding 100 new articles and three removing 100
-(the median is the figure).
+the dense retriever's recall@10 against exact search, an update adding 100 new articles and up to three removing 100
+(the median is the figure; fewer rounds when the corpus is small).
 Each of build, search, add and remove runs in a child process of its own: its peak RSS is its own (wait4).
 
 Vectors come from a STAND-IN encoder (scripts/bench_stand_in.py: deterministic, clustered unit vectors of the

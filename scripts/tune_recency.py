@@ -54,7 +54,7 @@ class QuestionCandidates:
     fused: np.ndarray
     published: np.ndarray  # datetime64[s], NaT when undated
     stories: np.ndarray  # story id (or the article's own id) per candidate, for folding as results do
-    relevant: frozenset[str | None]  # ids of the articles the index holds at the question's relevant URLs
+    relevant: frozenset[str]  # ids of the articles the index holds at the question's relevant URLs
 
 
 def question_as_of(record: dict) -> datetime | None:
@@ -98,7 +98,8 @@ def extract_candidates(
     articles = searcher.store.articles(ids)
     stories = searcher.store.story_ids(ids)
     # Found as `newsdesk eval` counts it: the article the index holds at one of the relevant URLs.
-    relevant = relevant_keys(searcher, record["relevant_urls"]) & set(ids)
+    candidates = set(ids)
+    relevant = {key for key in relevant_keys(searcher, record["relevant_urls"]) if key in candidates}
     return QuestionCandidates(
         as_of=as_of or datetime.now(),
         article_ids=np.array(ids, dtype=str),

@@ -93,6 +93,9 @@ def relevant_keys(searcher: Searcher, urls: Iterable[str]) -> Relevant:
     """The relevant items of `urls`: the article stored at each URL (under any URL it was seen at), else the URL."""
     keys: set[str | None] = set()
     for url in urls:
+        if not isinstance(url, str) or not url.strip():
+            keys.add(None)  # a blank or null relevant URL: nothing can match it, but it counts in nDCG's ideal
+            continue
         try:
             keys.add(searcher.resolve(url))
         except ArticleNotFoundError:

@@ -78,10 +78,9 @@ def test_the_same_text_under_two_urls_is_one_article_with_both_urls(tmp_path, en
     ):
         (scores,) = evaluate_questions(searcher, [dict(question, relevant_urls=urls)], ["hybrid"])
         assert (scores.recall_at_1, scores.ndcg_at_10) == (1.0, 1.0)
-    (absent,) = evaluate_questions(
-        searcher, [dict(question, relevant_urls=["https://elsewhere.example/x"])], ["hybrid"]
-    )
-    assert (absent.recall_at_10, absent.ndcg_at_10) == (0.0, 0.0)
+    for missing in (["https://elsewhere.example/x"], [None, " "]):  # not in the index; null or blank
+        (absent,) = evaluate_questions(searcher, [dict(question, relevant_urls=missing)], ["hybrid"])
+        assert (absent.recall_at_10, absent.ndcg_at_10) == (0.0, 0.0)
 
 
 def test_corrected_metadata_is_applied_without_embedding(tmp_path, encoder):

@@ -77,7 +77,8 @@ def test_feed_entries_give_their_links_stamps_and_summaries():
 
 def test_a_link_urljoin_cannot_parse_is_a_problem_of_its_entry_only():
     sitemap = b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-<url><loc>http://[news.example/broken</loc></url><url><loc>/ok.html</loc></url></urlset>"""
+<url><loc>http://[news.example/broken</loc></url><url><loc>/ok.html</loc></url>
+<url><loc>#top</loc></url></urlset>"""
     feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>Broken</title><link>http://[news.example/broken</link></item>
 <item><title>Fine</title><link>https://news.example/ok.html</link></item></channel></rss>"""
@@ -87,7 +88,10 @@ def test_a_link_urljoin_cannot_parse_is_a_problem_of_its_entry_only():
 
     assert isinstance(listed, Listing) and isinstance(fed, Listing)
     assert [p.url for p in listed.pages] == [p.url for p in fed.pages] == ["https://news.example/ok.html"]
-    assert listed.problems == ["<url> 0: not a valid URL (Invalid IPv6 URL)"]
+    assert listed.problems == [
+        "<url> 0: not a valid URL (Invalid IPv6 URL)",
+        "<url> 2: links back to the listing itself",
+    ]
     assert len(fed.problems) == 1 and fed.problems[0].startswith("entry 0 ('Broken'): ")
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from index.model import Article, Skip
 from index.normalize import normalize_date
 from index.readers.feeds import entry_article, parse_feed
-from index.web.hosts import resolve_link
+from index.web.hosts import listed_link
 from index.web.model import FetchFailure, ListedPage, Listing
 
 
@@ -28,7 +28,7 @@ def list_feed(body: bytes, feed_url: str) -> Listing | FetchFailure:
         )
     for number, entry in enumerate(parsed.entries):
         link = entry.get("link") or ""
-        url, problem = resolve_link(feed_url, link) if link else ("", "no link")
+        url, problem = listed_link(feed_url, link) if link else ("", "no link")
         if problem:
             listing.problems.append(f"entry {number} ({entry.get('title', '(untitled)')!r}): {problem}")
             continue

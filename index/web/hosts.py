@@ -41,11 +41,22 @@ def resolve_link(base: str, link: str) -> tuple[str, str | None]:
     """A link (a feed's or sitemap's entry, a redirect's Location) made absolute against the URL it was found
     at, fragment dropped, and why it cannot be fetched (None when it can). urljoin parses the link first, so
     "http://[bad" raises there: a problem of that link, not of the listing or the fetch."""
+    if not link.strip():
+        return "", "empty link"
     try:
         url = urldefrag(urljoin(base, link.strip())).url
     except ValueError as exc:
         return "", f"not a valid URL ({exc})"
     return url, url_problem(url)
+
+
+def listed_link(listing_url: str, link: str) -> tuple[str, str | None]:
+    """`resolve_link` for an entry of a feed or sitemap, which must name another page than the listing
+    itself (a fragment-only link, "#top", resolves to the listing's own URL)."""
+    url, problem = resolve_link(listing_url, link)
+    if not problem and url == urldefrag(listing_url).url:
+        return url, "links back to the listing itself"
+    return url, problem
 
 
 def origin_of(url: str) -> str:

@@ -15,7 +15,7 @@ from lxml import etree
 
 from index.readers import gunzip
 from index.web.feeds import utc_stamp
-from index.web.hosts import resolve_link
+from index.web.hosts import listed_link
 from index.web.model import FetchFailure, ListedPage, Listing
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -74,7 +74,7 @@ def _located(
     """Each <url> (or <sitemap>) with its absolute <loc>; one without a usable <loc> becomes a problem."""
     for number, entry in enumerate(_children(root, name)):
         loc = _text(entry, "loc")
-        url, problem = resolve_link(sitemap_url, loc) if loc else ("", "no <loc>")
+        url, problem = listed_link(sitemap_url, loc) if loc else ("", "no <loc>")
         if problem:
             listing.problems.append(f"<{name}> {number}: {problem}")
         else:

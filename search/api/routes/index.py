@@ -26,5 +26,6 @@ def stats(searcher: SearcherDep) -> Stats:
 @router.get("/api/health", response_model=Health)
 def health(searcher: SearcherDep) -> Health:
     """200 when an index is loaded and readable; 503 otherwise."""
+    searcher.store.probe()
     counts = searcher.counts()
     return Health(status="ok", generation=searcher.generation.number, articles=counts["articles"])
